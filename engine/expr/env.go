@@ -1,0 +1,302 @@
+// Package expr compiles the CEL expressions of network specs: the
+// environments they are checked in, the afflake CEL library, and record
+// programs that read JSON fields without building a map per record.
+package expr
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/google/cel-go/cel"
+	celast "github.com/google/cel-go/common/ast"
+	"github.com/google/cel-go/common/types"
+	"github.com/google/cel-go/common/types/ref"
+	"github.com/google/cel-go/ext"
+)
+
+// Scope names the environment an expression is checked in.
+type Scope int
+
+// Scopes of spec expressions.
+const (
+	// RecordScope: mappings and columns; r is the record, account the
+	// account's configuration, tables the spec's lookup tables.
+	RecordScope Scope = iota
+	// RequestScope: URL, query, header, body and auth templates; account,
+	// window, page, secret, session, now and request.
+	RequestScope
+	// ResponseScope: pagination and error expressions; body is the parsed
+	// response, headers its headers, page the current page.
+	ResponseScope
+)
+
+func (s Scope) String() string {
+	switch s {
+	case RecordScope:
+		return "record"
+	case RequestScope:
+		return "request"
+	}
+	return "response"
+}
+
+// Issue is one compile error with its position inside the expression:
+// Line is 1-based, Column 0-based in bytes.
+type Issue struct {
+	Line, Column int
+	Message      string
+}
+
+// CompileError lists the issues of one expression.
+type CompileError struct{ Issues []Issue }
+
+func (e *CompileError) Error() string {
+	var b strings.Builder
+	for i, is := range e.Issues {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(is.Message)
+	}
+	return b.String()
+}
+
+func mapType() *cel.Type { return cel.MapType(cel.StringType, cel.DynType) }
+
+// NewEnv returns the CEL environment of a scope. zone is the spec's
+// timezone for times without an offset.
+func NewEnv(scope Scope, zone *time.Location) (*cel.Env, error) {
+	opts := []cel.EnvOption{
+		Library(zone),
+		ext.Strings(),
+		ext.Encoders(),
+		ext.Math(),
+		cel.Variable("account", mapType()),
+	}
+	switch scope {
+	case RecordScope:
+		opts = append(opts,
+			cel.Variable("r", cel.DynType),
+			cel.Variable("tables", cel.MapType(cel.StringType, cel.MapType(cel.StringType, cel.StringType))))
+	case RequestScope:
+		opts = append(opts,
+			cel.Variable("window", mapType()),
+			cel.Variable("page", mapType()),
+			cel.Variable("secret", cel.MapType(cel.StringType, cel.StringType)),
+			cel.Variable("session", cel.MapType(cel.StringType, cel.StringType)),
+			cel.Variable("request", cel.MapType(cel.StringType, cel.StringType)),
+			cel.Variable("now", cel.TimestampType))
+	case ResponseScope:
+		opts = append(opts,
+			cel.Variable("body", cel.DynType),
+			cel.Variable("headers", cel.MapType(cel.StringType, cel.StringType)),
+			cel.Variable("page", mapType()))
+	}
+	return cel.NewEnv(opts...)
+}
+
+func issuesOf(iss *cel.Issues) *CompileError {
+	ce := &CompileError{}
+	for _, e := range iss.Errors() {
+		ce.Issues = append(ce.Issues, Issue{Line: e.Location.Line(), Column: e.Location.Column(), Message: e.Message})
+	}
+	return ce
+}
+
+// Compile parses and checks one expression in env.
+func Compile(env *cel.Env, src string) (*cel.Ast, error) {
+	a, iss := env.Compile(src)
+	if iss != nil && iss.Err() != nil {
+		return nil, issuesOf(iss)
+	}
+	return a, nil
+}
+
+// Program is a compiled, type-checked expression, safe for concurrent use.
+type Program struct {
+	Source string
+	Output *cel.Type
+	prog   cel.Program
+	// path is set when the expression only reads one record field (r.a.b):
+	// the field is copied without evaluating CEL.
+	path []string
+	slot int
+}
+
+// Path returns the record field the expression reads as is, if it is
+// nothing but that field.
+func (p *Program) Path() []string { return p.path }
+
+// Eval evaluates p with vars (an interpreter.Activation or a map).
+func (p *Program) Eval(vars any) (ref.Val, error) {
+	v, _, err := p.prog.Eval(vars)
+	return v, err
+}
+
+// Programs compiles a set of expressions over one record env, collecting
+// the record fields they read so that a record is walked once, however
+// many expressions read it.
+type Programs struct {
+	env   *cel.Env
+	srcs  []string
+	outs  []*Program
+	paths map[string]int // dotted path → slot
+	tree  *PathTree
+}
+
+// NewPrograms starts a record program set in env (a RecordScope env).
+func NewPrograms(env *cel.Env) *Programs {
+	return &Programs{env: env, paths: map[string]int{}}
+}
+
+var plainPath = regexp.MustCompile(`^\s*r(\.[A-Za-z_][A-Za-z0-9_]*)+\s*$`)
+
+// Add checks src and returns its program slot; the program is usable
+// after Build. A compile error is returned at once.
+func (ps *Programs) Add(src string) (*Program, error) {
+	a, err := Compile(ps.env, src)
+	if err != nil {
+		return nil, err
+	}
+	for _, path := range recordPaths(a) {
+		ps.slotOf(path)
+	}
+	p := &Program{Source: src, Output: a.OutputType(), slot: -1}
+	if plainPath.MatchString(src) {
+		p.path = strings.Split(strings.TrimSpace(src), ".")[1:]
+		p.slot = ps.slotOf(p.path)
+	}
+	ps.srcs = append(ps.srcs, src)
+	ps.outs = append(ps.outs, p)
+	return p, nil
+}
+
+// AddPath registers a plain field path read without CEL; it returns the
+// slot the field's value is found in.
+func (ps *Programs) AddPath(path []string) int { return ps.slotOf(path) }
+
+func (ps *Programs) slotOf(path []string) int {
+	key := "r." + strings.Join(path, ".")
+	if i, ok := ps.paths[key]; ok {
+		return i
+	}
+	i := len(ps.paths)
+	ps.paths[key] = i
+	return i
+}
+
+// Build recompiles every expression with each field it reads declared as
+// its own variable, and plans the programs.
+func (ps *Programs) Build() error {
+	names := make([]string, 0, len(ps.paths))
+	for name := range ps.paths {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	var opts []cel.EnvOption
+	for _, name := range names {
+		opts = append(opts, cel.Variable(name, cel.DynType))
+	}
+	env, err := ps.env.Extend(opts...)
+	if err != nil {
+		return fmt.Errorf("record fields: %w", err)
+	}
+	for i, src := range ps.srcs {
+		a, err := Compile(env, src)
+		if err != nil {
+			return err
+		}
+		prog, err := env.Program(a, cel.EvalOptions(cel.OptOptimize))
+		if err != nil {
+			return err
+		}
+		ps.outs[i].prog = prog
+	}
+	ps.tree = newPathTree(ps.paths)
+	return nil
+}
+
+// Tree returns the fields to collect from each record.
+func (ps *Programs) Tree() *PathTree { return ps.tree }
+
+// recordPaths returns the longest field chains r.a.b… the expression
+// reads, other than presence tests.
+func recordPaths(a *cel.Ast) [][]string {
+	var out [][]string
+	seen := map[int64]bool{}
+	celast.PreOrderVisit(a.NativeRep().Expr(), celast.NewExprVisitor(func(e celast.Expr) {
+		if e.Kind() != celast.SelectKind || seen[e.ID()] {
+			return
+		}
+		var chain []string
+		cur := e
+		for cur.Kind() == celast.SelectKind {
+			sel := cur.AsSelect()
+			seen[cur.ID()] = true
+			if sel.IsTestOnly() {
+				chain = nil
+			} else {
+				chain = append(chain, sel.FieldName())
+			}
+			cur = sel.Operand()
+		}
+		if cur.Kind() != celast.IdentKind || cur.AsIdent() != "r" || len(chain) == 0 {
+			return
+		}
+		for i, j := 0, len(chain)-1; i < j; i, j = i+1, j-1 {
+			chain[i], chain[j] = chain[j], chain[i]
+		}
+		out = append(out, chain)
+	}))
+	return out
+}
+
+// Assignable reports whether an expression of type out may fill a column
+// of the given kind (string, int, bool, decimal, timestamp, json, map).
+// dyn is accepted and checked when the row is built.
+func Assignable(out *cel.Type, column string) bool {
+	if out == nil {
+		return false
+	}
+	switch out.Kind() {
+	case types.DynKind, types.NullTypeKind, types.AnyKind:
+		return true
+	}
+	if out.Kind() == types.OpaqueKind && out.TypeName() == "optional_type" {
+		return true
+	}
+	switch column {
+	case "string":
+		return out.IsExactType(cel.StringType) || out.IsExactType(NumberType) || out.IsExactType(cel.IntType)
+	case "int":
+		return out.IsExactType(cel.IntType)
+	case "bool":
+		return out.IsExactType(cel.BoolType)
+	case "decimal":
+		return out.IsExactType(DecimalType) || out.IsExactType(cel.IntType) || out.IsExactType(NumberType)
+	case "timestamp":
+		return out.IsExactType(cel.TimestampType)
+	case "map":
+		return out.Kind() == types.MapKind
+	case "json":
+		return true
+	}
+	return false
+}
+
+// CompileProgram compiles src in env into a program (for request and
+// response scopes, which read no record).
+func CompileProgram(env *cel.Env, src string) (*Program, error) {
+	a, err := Compile(env, src)
+	if err != nil {
+		return nil, err
+	}
+	prog, err := env.Program(a, cel.EvalOptions(cel.OptOptimize))
+	if err != nil {
+		return nil, err
+	}
+	return &Program{Source: src, Output: a.OutputType(), prog: prog, slot: -1}, nil
+}

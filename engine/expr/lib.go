@@ -1,0 +1,485 @@
+package expr
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/cel-go/cel"
+	"github.com/google/cel-go/common/operators"
+	"github.com/google/cel-go/common/overloads"
+	"github.com/google/cel-go/common/types"
+	"github.com/google/cel-go/common/types/ref"
+	"github.com/google/cel-go/common/types/traits"
+	"golang.org/x/text/currency"
+	"golang.org/x/text/language"
+
+	"github.com/afflake/afflake/engine/decimal"
+)
+
+// LibraryVersion is the version of the afflake CEL library. It grows
+// when functions are added; a function's behaviour never changes within
+// a version.
+const LibraryVersion = 1
+
+// Library returns the afflake CEL library. zone is where times without
+// an offset are read (the spec's timezone).
+func Library(zone *time.Location) cel.EnvOption {
+	if zone == nil {
+		zone = time.UTC
+	}
+	return cel.Lib(&library{zone: zone})
+}
+
+type library struct{ zone *time.Location }
+
+func (*library) LibraryName() string { return "afflake" }
+
+func (l *library) CompileOptions() []cel.EnvOption {
+	dyn := cel.DynType
+	str := cel.StringType
+	strMap := cel.MapType(cel.StringType, cel.StringType)
+	// Operators dispatch through the traits of Dec; these overloads only
+	// declare them to the checker.
+	decBin := func(name string) cel.FunctionOpt {
+		return cel.Overload(name, []*cel.Type{DecimalType, DecimalType}, DecimalType)
+	}
+	cmp := func(name string) cel.FunctionOpt {
+		return cel.Overload(name, []*cel.Type{DecimalType, DecimalType}, cel.BoolType)
+	}
+	return []cel.EnvOption{
+		cel.OptionalTypes(),
+		cel.Function("dec",
+			cel.Overload("dec_dyn", []*cel.Type{dyn}, DecimalType,
+				cel.UnaryBinding(func(v ref.Val) ref.Val { return toDec(v, '.') })),
+			cel.Overload("dec_dyn_string", []*cel.Type{dyn, str}, DecimalType,
+				cel.BinaryBinding(func(v, sep ref.Val) ref.Val {
+					s, _ := sep.(types.String)
+					if s != "." && s != "," {
+						return types.NewErr("dec: separator must be \".\" or \",\", not %q", string(s))
+					}
+					return toDec(v, s[0])
+				}))),
+		cel.Function(operators.Add, decBin("add_decimal")),
+		cel.Function(operators.Subtract, decBin("subtract_decimal")),
+		cel.Function(operators.Multiply, decBin("multiply_decimal")),
+		cel.Function(operators.Negate, cel.Overload("negate_decimal", []*cel.Type{DecimalType}, DecimalType)),
+		cel.Function(operators.Less, cmp("less_decimal")),
+		cel.Function(operators.LessEquals, cmp("less_equals_decimal")),
+		cel.Function(operators.Greater, cmp("greater_decimal")),
+		cel.Function(operators.GreaterEquals, cmp("greater_equals_decimal")),
+		cel.Function("abs", cel.Overload("abs_decimal", []*cel.Type{DecimalType}, DecimalType,
+			cel.UnaryBinding(func(a ref.Val) ref.Val {
+				d := a.(Dec)
+				if d.D.Sign() < 0 {
+					return d.Negate()
+				}
+				return d
+			}))),
+		cel.Function(overloads.TypeConvertString,
+			cel.Overload("string_decimal", []*cel.Type{DecimalType}, str,
+				cel.UnaryBinding(func(a ref.Val) ref.Val { return types.String(a.(Dec).D.Compact()) })),
+			cel.Overload("string_number", []*cel.Type{NumberType}, str,
+				cel.UnaryBinding(func(a ref.Val) ref.Val { return types.String(a.(Number)) }))),
+		cel.Function(overloads.TypeConvertDouble,
+			cel.Overload("double_number", []*cel.Type{NumberType}, cel.DoubleType,
+				cel.UnaryBinding(func(a ref.Val) ref.Val { return a.ConvertToType(types.DoubleType) }))),
+		cel.Function(overloads.TypeConvertInt,
+			cel.Overload("int_number", []*cel.Type{NumberType}, cel.IntType,
+				cel.UnaryBinding(func(a ref.Val) ref.Val { return a.ConvertToType(types.IntType) }))),
+		cel.Function("ts",
+			cel.Overload("ts_dyn", []*cel.Type{dyn}, cel.TimestampType,
+				cel.UnaryBinding(func(v ref.Val) ref.Val { return toTime(v, "", l.zone) })),
+			cel.Overload("ts_dyn_string", []*cel.Type{dyn, str}, cel.TimestampType,
+				cel.BinaryBinding(func(v, layout ref.Val) ref.Val {
+					return toTime(v, string(layout.(types.String)), l.zone)
+				})),
+			cel.Overload("ts_dyn_string_string", []*cel.Type{dyn, str, str}, cel.TimestampType,
+				cel.FunctionBinding(func(args ...ref.Val) ref.Val {
+					loc, err := location(string(args[2].(types.String)))
+					if err != nil {
+						return types.NewErr("ts: %v", err)
+					}
+					return toTime(args[0], string(args[1].(types.String)), loc)
+				}))),
+		cel.Function("formatTime",
+			cel.Overload("format_time_timestamp_string", []*cel.Type{cel.TimestampType, str}, str,
+				cel.BinaryBinding(func(t, layout ref.Val) ref.Val {
+					return formatTime(t.(types.Timestamp).Time, string(layout.(types.String)), l.zone)
+				})),
+			cel.Overload("format_time_timestamp_string_string", []*cel.Type{cel.TimestampType, str, str}, str,
+				cel.FunctionBinding(func(args ...ref.Val) ref.Val {
+					loc, err := location(string(args[2].(types.String)))
+					if err != nil {
+						return types.NewErr("formatTime: %v", err)
+					}
+					return formatTime(args[0].(types.Timestamp).Time, string(args[1].(types.String)), loc)
+				}))),
+		cel.Function("lookup",
+			cel.Overload("lookup_map_dyn", []*cel.Type{strMap, dyn}, str,
+				cel.BinaryBinding(func(m, k ref.Val) ref.Val { return lookup(m, k, nil) })),
+			cel.Overload("lookup_map_dyn_dyn", []*cel.Type{strMap, dyn, dyn}, dyn,
+				cel.FunctionBinding(func(args ...ref.Val) ref.Val { return lookup(args[0], args[1], args[2]) }))),
+		cel.Function("currency", cel.Overload("currency_dyn", []*cel.Type{dyn}, str,
+			cel.UnaryBinding(toCurrency))),
+		cel.Function("country", cel.Overload("country_dyn", []*cel.Type{dyn}, str,
+			cel.UnaryBinding(toCountry))),
+		cel.Function("str", cel.Overload("str_dyn", []*cel.Type{dyn}, str,
+			cel.UnaryBinding(toStr))),
+		cel.Function("nullIfEmpty", cel.Overload("null_if_empty_dyn", []*cel.Type{dyn}, dyn,
+			cel.UnaryBinding(func(v ref.Val) ref.Val {
+				if s, ok := v.(types.String); ok && strings.TrimSpace(string(s)) == "" {
+					return types.NullValue
+				}
+				return v
+			}))),
+		cel.Function("coalesce",
+			cel.Overload("coalesce_dyn_dyn", []*cel.Type{dyn, dyn}, dyn,
+				cel.BinaryBinding(func(a, b ref.Val) ref.Val { return coalesce(a, b) })),
+			cel.Overload("coalesce_dyn_dyn_dyn", []*cel.Type{dyn, dyn, dyn}, dyn,
+				cel.FunctionBinding(coalesce))),
+		cel.Function("strMap", cel.Overload("str_map_dyn", []*cel.Type{dyn}, strMap,
+			cel.UnaryBinding(toStrMap))),
+		cel.Function("truthy", cel.Overload("truthy_dyn", []*cel.Type{dyn}, cel.BoolType,
+			cel.UnaryBinding(truthy))),
+		cel.Function("lower", cel.Overload("lower_dyn", []*cel.Type{dyn}, str,
+			cel.UnaryBinding(textFunc("lower", strings.ToLower)))),
+		cel.Function("upper", cel.Overload("upper_dyn", []*cel.Type{dyn}, str,
+			cel.UnaryBinding(textFunc("upper", strings.ToUpper)))),
+		cel.Function("trim", cel.Overload("trim_dyn", []*cel.Type{dyn}, str,
+			cel.UnaryBinding(textFunc("trim", strings.TrimSpace)))),
+		cel.Function("sha256", cel.Overload("sha256_string", []*cel.Type{str}, str,
+			cel.UnaryBinding(func(v ref.Val) ref.Val {
+				sum := sha256.Sum256([]byte(v.(types.String)))
+				return types.String(hex.EncodeToString(sum[:]))
+			}))),
+		cel.Function("hmacSHA256", cel.Overload("hmac_sha256_string_string", []*cel.Type{str, str}, str,
+			cel.BinaryBinding(func(key, msg ref.Val) ref.Val {
+				m := hmac.New(sha256.New, []byte(key.(types.String)))
+				m.Write([]byte(msg.(types.String)))
+				return types.String(hex.EncodeToString(m.Sum(nil)))
+			}))),
+	}
+}
+
+func (*library) ProgramOptions() []cel.ProgramOption { return nil }
+
+// toDec makes an exact decimal of a string, integer or JSON number.
+func toDec(v ref.Val, sep byte) ref.Val {
+	switch x := v.(type) {
+	case Dec:
+		return x
+	case types.Null:
+		return types.NullValue
+	case types.Int:
+		d, err := decimal.FromInt(int64(x))
+		if err != nil {
+			return types.NewErr("dec: %d: %v", int64(x), err)
+		}
+		return Dec{D: d}
+	case Number:
+		return parseDec(string(x), '.')
+	case types.String:
+		if strings.TrimSpace(string(x)) == "" {
+			return types.NullValue
+		}
+		if sep == ',' {
+			// A decimal comma source may group thousands with dots.
+			return parseDec(strings.ReplaceAll(string(x), ".", ""), ',')
+		}
+		return parseDec(string(x), '.')
+	case types.Double:
+		return types.NewErr("dec: refusing a double (%v): pass the value's text", float64(x))
+	}
+	return types.NewErr("dec: cannot make a decimal of %s", v.Type().TypeName())
+}
+
+func parseDec(s string, sep byte) ref.Val {
+	d, rounded, err := decimal.Parse(s, sep)
+	if err != nil {
+		return types.NewErr("dec: %q: %v", s, err)
+	}
+	return Dec{d, rounded}
+}
+
+var zones sync.Map // name → *time.Location
+
+func location(name string) (*time.Location, error) {
+	if l, ok := zones.Load(name); ok {
+		return l.(*time.Location), nil
+	}
+	l, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, fmt.Errorf("unknown timezone %q", name)
+	}
+	zones.Store(name, l)
+	return l, nil
+}
+
+// isoLayouts are tried, in order, by ts() without a layout.
+var isoLayouts = []string{
+	time.RFC3339Nano,
+	"2006-01-02T15:04:05.999999999Z0700",
+	"2006-01-02T15:04:05.999999999",
+	"2006-01-02 15:04:05.999999999Z07:00",
+	"2006-01-02 15:04:05.999999999Z0700",
+	"2006-01-02 15:04:05.999999999",
+	"2006-01-02T15:04Z07:00",
+	"2006-01-02T15:04",
+	"2006-01-02",
+}
+
+// toTime parses v with layout in loc. Named layouts: "" (ISO 8601 forms),
+// "rfc3339", "date", "unix", "unix_ms"; anything else is a Go layout.
+func toTime(v ref.Val, layout string, loc *time.Location) ref.Val {
+	switch x := v.(type) {
+	case types.Null:
+		return types.NullValue
+	case types.Timestamp:
+		return x
+	case types.Int:
+		switch layout {
+		case "unix_ms":
+			return types.Timestamp{Time: time.UnixMilli(int64(x)).UTC()}
+		case "", "unix":
+			return types.Timestamp{Time: time.Unix(int64(x), 0).UTC()}
+		}
+		return toTime(types.String(strconv.FormatInt(int64(x), 10)), layout, loc)
+	case Number:
+		return toTime(types.String(x), layout, loc)
+	case types.String:
+		s := strings.TrimSpace(string(x))
+		if s == "" {
+			return types.NullValue
+		}
+		t, err := parseTime(s, layout, loc)
+		if err != nil {
+			return types.NewErr("ts: %v", err)
+		}
+		return types.Timestamp{Time: t.UTC()}
+	}
+	return types.NewErr("ts: cannot make a timestamp of %s", v.Type().TypeName())
+}
+
+func parseTime(s, layout string, loc *time.Location) (time.Time, error) {
+	switch layout {
+	case "":
+		for _, l := range isoLayouts {
+			if t, err := time.ParseInLocation(l, s, loc); err == nil {
+				return t, nil
+			}
+		}
+		return time.Time{}, fmt.Errorf("%q is not an ISO 8601 time", s)
+	case "rfc3339":
+		return time.Parse(time.RFC3339Nano, s)
+	case "date":
+		return time.ParseInLocation("2006-01-02", s, loc)
+	case "unix", "unix_ms":
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			f, ferr := strconv.ParseFloat(s, 64)
+			if ferr != nil {
+				return time.Time{}, fmt.Errorf("%q is not a %s time", s, layout)
+			}
+			if layout == "unix_ms" {
+				return time.UnixMicro(int64(f * 1000)), nil
+			}
+			return time.UnixMicro(int64(f * 1e6)), nil
+		}
+		if layout == "unix_ms" {
+			return time.UnixMilli(n), nil
+		}
+		return time.Unix(n, 0), nil
+	}
+	t, err := time.ParseInLocation(layout, s, loc)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%q does not match layout %q", s, layout)
+	}
+	return t, nil
+}
+
+func formatTime(t time.Time, layout string, loc *time.Location) ref.Val {
+	t = t.In(loc)
+	switch layout {
+	case "rfc3339":
+		return types.String(t.Format(time.RFC3339))
+	case "date":
+		return types.String(t.Format("2006-01-02"))
+	case "unix":
+		return types.String(strconv.FormatInt(t.Unix(), 10))
+	case "unix_ms":
+		return types.String(strconv.FormatInt(t.UnixMilli(), 10))
+	}
+	return types.String(t.Format(layout))
+}
+
+func lookup(m, k, def ref.Val) ref.Val {
+	key, ok := scalarString(k)
+	if !ok {
+		if def != nil {
+			return def
+		}
+		return types.NewErr("lookup: no value (got %s)", typeName(k))
+	}
+	mapper, ok := m.(traits.Mapper)
+	if !ok {
+		return types.NewErr("lookup: first argument is not a table")
+	}
+	if v, found := mapper.Find(types.String(key)); found {
+		return v
+	}
+	if def != nil {
+		return def
+	}
+	var known []string
+	it := mapper.Iterator()
+	for it.HasNext() == types.True {
+		known = append(known, fmt.Sprint(it.Next().Value()))
+	}
+	sort.Strings(known)
+	return types.NewErr("lookup: unknown value %q (table has %s)", key, strings.Join(known, ", "))
+}
+
+func typeName(v ref.Val) string {
+	if v == nil {
+		return "nothing"
+	}
+	return v.Type().TypeName()
+}
+
+// scalarString gives the text of a string, integer, JSON number or bool.
+func scalarString(v ref.Val) (string, bool) {
+	switch x := v.(type) {
+	case types.String:
+		return string(x), true
+	case types.Int:
+		return strconv.FormatInt(int64(x), 10), true
+	case types.Uint:
+		return strconv.FormatUint(uint64(x), 10), true
+	case Number:
+		return string(x), true
+	case types.Bool:
+		return strconv.FormatBool(bool(x)), true
+	case Dec:
+		return x.D.Compact(), true
+	}
+	return "", false
+}
+
+func toStr(v ref.Val) ref.Val {
+	if _, ok := v.(types.Null); ok {
+		return types.NullValue
+	}
+	if s, ok := scalarString(v); ok {
+		return types.String(s)
+	}
+	return types.NewErr("str: cannot make a string of %s", typeName(v))
+}
+
+func toCurrency(v ref.Val) ref.Val {
+	s, ok := scalarString(v)
+	if !ok || strings.TrimSpace(s) == "" {
+		if _, isNull := v.(types.Null); isNull || ok {
+			return types.NullValue
+		}
+		return types.NewErr("currency: cannot read %s", typeName(v))
+	}
+	u, err := currency.ParseISO(strings.TrimSpace(s))
+	if err != nil {
+		return types.NewErr("currency: %q is not an ISO 4217 code", s)
+	}
+	return types.String(u.String())
+}
+
+func toCountry(v ref.Val) ref.Val {
+	s, ok := scalarString(v)
+	if !ok || strings.TrimSpace(s) == "" {
+		if _, isNull := v.(types.Null); isNull || ok {
+			return types.NullValue
+		}
+		return types.NewErr("country: cannot read %s", typeName(v))
+	}
+	s = strings.TrimSpace(s)
+	switch strings.ToUpper(s) {
+	case "UK":
+		return types.String("GB")
+	}
+	r, err := language.ParseRegion(s)
+	if err != nil || !r.IsCountry() {
+		return types.NewErr("country: %q is not an ISO 3166 country code", s)
+	}
+	return types.String(r.String())
+}
+
+func coalesce(args ...ref.Val) ref.Val {
+	for _, a := range args {
+		if _, isNull := a.(types.Null); isNull {
+			continue
+		}
+		if s, ok := a.(types.String); ok && s == "" {
+			continue
+		}
+		return a
+	}
+	return types.NullValue
+}
+
+func toStrMap(v ref.Val) ref.Val {
+	if _, isNull := v.(types.Null); isNull {
+		return types.NullValue
+	}
+	m, ok := v.(traits.Mapper)
+	if !ok {
+		return types.NewErr("strMap: cannot make a map of %s", typeName(v))
+	}
+	out := map[string]string{}
+	it := m.Iterator()
+	for it.HasNext() == types.True {
+		k := it.Next()
+		val := m.Get(k)
+		ks, ok1 := scalarString(k)
+		vs, ok2 := scalarString(val)
+		if !ok1 || !ok2 || vs == "" {
+			continue
+		}
+		out[ks] = vs
+	}
+	return types.NewStringStringMap(types.DefaultTypeAdapter, out)
+}
+
+func truthy(v ref.Val) ref.Val {
+	switch x := v.(type) {
+	case types.Bool:
+		return x
+	case types.Null:
+		return types.False
+	case types.Int:
+		return types.Bool(x != 0)
+	}
+	s, _ := scalarString(v)
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "true", "y", "yes", "1", "t":
+		return types.True
+	}
+	return types.False
+}
+
+// textFunc lifts a string function to scalars, passing null through.
+func textFunc(name string, f func(string) string) func(ref.Val) ref.Val {
+	return func(v ref.Val) ref.Val {
+		if _, isNull := v.(types.Null); isNull {
+			return types.NullValue
+		}
+		s, ok := scalarString(v)
+		if !ok {
+			return types.NewErr("%s: cannot read %s", name, typeName(v))
+		}
+		return types.String(f(s))
+	}
+}
