@@ -33,9 +33,9 @@ type Spec struct {
 	RetryCap   time.Duration
 
 	// Record programs: the network's own columns and the unified mapping.
-	Record  *expr.Programs
-	Cols    []Col
-	Fields  []FieldProg // one per row.Fields entry; Prog nil when unmapped
+	Record *expr.Programs
+	Cols   []Col
+	Fields []FieldProg // one per row.Fields entry; Prog nil when unmapped
 
 	// Request side.
 	Path        *Template
