@@ -300,3 +300,6 @@ func CompileProgram(env *cel.Env, src string) (*Program, error) {
 	}
 	return &Program{Source: src, Output: a.OutputType(), prog: prog, slot: -1}, nil
 }
+
+// Slot returns the record slot of a plain-path program.
+func (p *Program) Slot() int { return p.slot }

@@ -258,7 +258,7 @@ func toTime(v ref.Val, layout string, loc *time.Location) ref.Val {
 		if s == "" {
 			return types.NullValue
 		}
-		t, err := parseTime(s, layout, loc)
+		t, err := ParseTime(s, layout, loc)
 		if err != nil {
 			return types.NewErr("ts: %v", err)
 		}
@@ -267,7 +267,8 @@ func toTime(v ref.Val, layout string, loc *time.Location) ref.Val {
 	return types.NewErr("ts: cannot make a timestamp of %s", v.Type().TypeName())
 }
 
-func parseTime(s, layout string, loc *time.Location) (time.Time, error) {
+// ParseTime reads s with a layout (see toTime) in loc.
+func ParseTime(s, layout string, loc *time.Location) (time.Time, error) {
 	switch layout {
 	case "":
 		for _, l := range isoLayouts {

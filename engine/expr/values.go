@@ -227,7 +227,7 @@ func (n Number) Compare(o ref.Val) ref.Val {
 
 // FromJSON turns a gjson result into a CEL value without losing
 // precision: strings stay strings, integers become int, other numbers
-// Number (their text), objects maps and arrays lists. A missing value is
+// Number (their text), objects maps (read lazily) and arrays lists. A missing value is
 // null.
 func FromJSON(res gjson.Result) ref.Val {
 	switch res.Type {
@@ -248,12 +248,7 @@ func FromJSON(res gjson.Result) ref.Val {
 			})
 			return types.NewRefValList(types.DefaultTypeAdapter, vals)
 		}
-		m := map[ref.Val]ref.Val{}
-		res.ForEach(func(k, v gjson.Result) bool {
-			m[types.String(k.Str)] = FromJSON(v)
-			return true
-		})
-		return types.NewRefValMap(types.DefaultTypeAdapter, m)
+		return object{res}
 	}
 	return types.NullValue
 }

@@ -1,0 +1,77 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/afflake/afflake/engine/spectest"
+)
+
+func init() {
+	register(command{name: "test", summary: "map each spec's fixtures and compare with the golden unified rows", run: runTest})
+}
+
+func runTest(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("test", "[NETWORK…] [--update]", stderr)
+	update := fs.Bool("update", false, "rewrite the golden files from the current specs")
+	specs := fs.String("specs", "specs", "the specs directory")
+	testdata := fs.String("testdata", "testdata", "the fixtures directory (testdata/<network>/)")
+	if st, ok := parse(fs, args); !ok {
+		return st
+	}
+	set, ok := loadSpecs(stderr, *specs)
+	if !ok {
+		return ExitUsage
+	}
+	networks := fs.Args()
+	if len(networks) == 0 {
+		networks = set.Names()
+	}
+	failed, passed := 0, 0
+	for _, name := range networks {
+		sp, ok := set.Specs[name]
+		if !ok {
+			fmt.Fprintf(stderr, "afflake test: no spec for network %q (have %s)\n", name, strings.Join(set.Names(), ", "))
+			return ExitUsage
+		}
+		dir := filepath.Join(*testdata, name)
+		if _, err := os.Stat(dir); err != nil {
+			fmt.Fprintf(stdout, "FAIL %s: no fixtures (%s)\n", name, dir)
+			failed++
+			continue
+		}
+		results, err := spectest.Run(sp, dir, *update)
+		if err != nil {
+			fmt.Fprintf(stdout, "FAIL %s: %v\n", name, err)
+			failed++
+			continue
+		}
+		for _, r := range results {
+			switch {
+			case r.Err != nil:
+				fmt.Fprintf(stdout, "FAIL %s %s: %v\n", name, r.Fixture, r.Err)
+				failed++
+			case r.Updated:
+				fmt.Fprintf(stdout, "wrote %s (%d records)\n", r.Golden, r.Records)
+				passed++
+			case len(r.Diffs) > 0:
+				fmt.Fprintf(stdout, "FAIL %s %s: %d difference(s) from %s\n", name, r.Fixture, len(r.Diffs), r.Golden)
+				for _, d := range r.Diffs {
+					fmt.Fprintf(stdout, "    %s\n", d)
+				}
+				failed++
+			default:
+				fmt.Fprintf(stdout, "ok   %s %s (%d records)\n", name, r.Fixture, r.Records)
+				passed++
+			}
+		}
+	}
+	fmt.Fprintf(stdout, "fixtures: %d passed, %d failed\n", passed, failed)
+	if failed > 0 {
+		return ExitFailed
+	}
+	return ExitOK
+}

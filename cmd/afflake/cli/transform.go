@@ -1,0 +1,167 @@
+package cli
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/afflake/afflake/engine/lake"
+	"github.com/afflake/afflake/engine/mapping"
+	"github.com/afflake/afflake/engine/spec"
+	"github.com/afflake/afflake/engine/storage"
+	"github.com/afflake/afflake/engine/transform"
+)
+
+func init() {
+	register(command{name: "transform", summary: "map stored response bodies into Parquet (no network access)", run: runTransform})
+}
+
+func runTransform(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("transform", "--network N --in FILE|DIR --out DIR [--account ID]", stderr)
+	network := fs.String("network", "", "the network whose spec maps the bodies (required)")
+	in := fs.String("in", "", "a response body, or a directory of them (.json, .json.gz) (required)")
+	out := fs.String("out", "", "the lake directory to write (required)")
+	account := fs.String("account", "unknown", "the account the bodies belong to")
+	currency := fs.String("currency", "", "the account's currency, for records that carry none")
+	specs := fs.String("specs", "specs", "the specs directory")
+	runID := fs.String("run-id", "", "the run ID in file names and lineage (default: transform-<UTC time>)")
+	workers := fs.Int("workers", 0, "bodies mapped in parallel (default: one per CPU)")
+	if st, ok := parse(fs, args); !ok {
+		return st
+	}
+	if *network == "" || *in == "" || *out == "" {
+		fmt.Fprintln(stderr, "afflake transform: --network, --in and --out are required")
+		fs.Usage()
+		return ExitUsage
+	}
+	set, ok := loadSpecs(stderr, *specs)
+	if !ok {
+		return ExitUsage
+	}
+	sp, ok := set.Specs[*network]
+	if !ok {
+		fmt.Fprintf(stderr, "afflake transform: no spec for network %q (have %s)\n", *network, strings.Join(set.Names(), ", "))
+		return ExitUsage
+	}
+	inputs, err := bodyFiles(*in)
+	if err != nil {
+		fmt.Fprintf(stderr, "afflake transform: %v\n", err)
+		return ExitUsage
+	}
+	store, err := storage.Local(*out)
+	if err != nil {
+		fmt.Fprintf(stderr, "afflake transform: %v\n", err)
+		return ExitUsage
+	}
+	now := time.Now().UTC()
+	if *runID == "" {
+		*runID = "transform-" + now.Format("20060102T150405Z")
+	}
+	st, files, err := transformBodies(context.Background(), store, sp, mapping.Account{ID: *account, Currency: *currency}, *runID, now, *workers, inputs)
+	for _, e := range st.Errors {
+		fmt.Fprintf(stderr, "%s account %s: %v\n", sp.Name, *account, e)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "afflake transform: %v\n", err)
+		return ExitFailed
+	}
+	printStats(stdout, sp.Name, st)
+	for _, f := range files {
+		fmt.Fprintf(stdout, "  wrote %s\n", filepath.Join(*out, filepath.FromSlash(f)))
+	}
+	if st.BodiesFailed > 0 || st.Quarantined > 0 {
+		return ExitFailed
+	}
+	return ExitOK
+}
+
+// transformBodies runs one network's transform into the lake and
+// returns the keys written.
+func transformBodies(ctx context.Context, store storage.Store, sp *spec.Spec, acct mapping.Account, runID string, now time.Time, workers int, inputs []transform.Input) (transform.Stats, []string, error) {
+	names, kinds := mapping.TableColumns(sp)
+	cols := make([]lake.Column, len(names))
+	for i := range names {
+		cols[i] = lake.Column{Name: names[i], Type: kinds[i]}
+	}
+	sink := lake.NewSink(store, sp.Name, runID, now, cols, lake.Options{})
+	st, err := transform.Run(ctx, transform.Job{Spec: sp, Account: acct, Sink: sink, RunID: runID, FetchedAt: now, Workers: workers}, inputs)
+	if err != nil {
+		sink.Abort()
+		return st, nil, err
+	}
+	if err := sink.Close(); err != nil {
+		return st, nil, err
+	}
+	return st, sink.Files(), nil
+}
+
+func printStats(w io.Writer, network string, st transform.Stats) {
+	fmt.Fprintf(w, "%s: %d bodies (%d unreadable), %d records read = %d rows written + %d quarantined",
+		network, st.Bodies, st.BodiesFailed, st.Records, st.Rows, st.Quarantined)
+	if st.Rounded > 0 {
+		fmt.Fprintf(w, "; %d amounts rounded to 6 decimals", st.Rounded)
+	}
+	fmt.Fprintln(w)
+}
+
+// bodyFiles lists the response bodies at path: a file, or every .json
+// and .json.gz file under a directory (not .meta.json), in name order.
+func bodyFiles(path string) ([]transform.Input, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	var files []string
+	if !fi.IsDir() {
+		files = []string{path}
+	} else {
+		err = filepath.WalkDir(path, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			name := d.Name()
+			if d.IsDir() || strings.HasSuffix(name, ".meta.json") {
+				return nil
+			}
+			if strings.HasSuffix(name, ".json") || strings.HasSuffix(name, ".json.gz") {
+				files = append(files, p)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		if len(files) == 0 {
+			return nil, fmt.Errorf("no .json or .json.gz files under %s", path)
+		}
+	}
+	sort.Strings(files)
+	inputs := make([]transform.Input, len(files))
+	for i, f := range files {
+		f := f
+		inputs[i] = transform.Input{Ref: filepath.ToSlash(f), Read: func() ([]byte, error) { return readBody(f) }}
+	}
+	return inputs, nil
+}
+
+// readBody reads a body file, gunzipping .gz files.
+func readBody(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err != nil || !strings.HasSuffix(path, ".gz") {
+		return b, err
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(b))
+	if err != nil {
+		return nil, fmt.Errorf("gunzip: %w", err)
+	}
+	defer zr.Close()
+	return io.ReadAll(zr)
+}

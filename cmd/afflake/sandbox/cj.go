@@ -1,0 +1,431 @@
+package sandbox
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// CJ Commission Detail API: POST /query (GraphQL).
+//
+// The body is {"query": ..., "variables": {...}} or the bare query text.
+// publisherCommissions(forPublishers: [CID], since…/before… dates) returns at
+// most CJPageLimit records ordered by commissionId; payloadComplete is false
+// while more remain and maxCommissionId is passed back as sinceCommissionId.
+// since… is inclusive, before… exclusive, dates are UTC ISO-8601 with "Z".
+// Amounts are decimal strings in the publisher's currency (no currency field).
+// Corrections are separate records (original: false) carrying the
+// originalActionId of the record they correct and negative amounts.
+// Errors use the GraphQL shape {"errors": [{"message": ...}], "data": null}.
+
+const cjLayout = "2006-01-02T15:04:05Z"
+
+// cjMaxWindow is the widest since…/before… range accepted.
+const cjMaxWindow = 31 * 24 * time.Hour
+
+var cjCommissionArgs = map[string]string{
+	"forPublishers":      "[String!]!",
+	"sincePostingDate":   "String",
+	"beforePostingDate":  "String",
+	"sinceEventDate":     "String",
+	"beforeEventDate":    "String",
+	"sinceLockingDate":   "String",
+	"beforeLockingDate":  "String",
+	"sinceCommissionId":  "String",
+	"actionStatuses":     "[String!]",
+	"validationStatuses": "[String!]",
+	"actionTypes":        "[String!]",
+	"advertiserIds":      "[String!]",
+	"websiteIds":         "[String!]",
+	"commissionIds":      "[String!]",
+}
+
+var cjSchema = gqlSchema{
+	"Query": {
+		"publisherCommissions": {typ: "PublisherCommissions", args: cjCommissionArgs},
+	},
+	"PublisherCommissions": {
+		"count": {}, "limit": {}, "payloadComplete": {}, "maxCommissionId": {},
+		"records": {typ: "PublisherCommission"},
+	},
+	"PublisherCommission": {
+		"actionStatus": {}, "actionTrackerId": {}, "actionTrackerName": {}, "actionType": {},
+		"advertiserId": {}, "advertiserName": {}, "clickDate": {}, "commissionId": {},
+		"concludingDeviceType": {}, "correctionReason": {}, "country": {}, "eventDate": {},
+		"initiatingDeviceType": {}, "lockingDate": {}, "orderId": {}, "original": {},
+		"originalActionId": {}, "postingDate": {}, "pubCommissionAmountPubCurrency": {},
+		"pubCommissionAmountUsd": {}, "saleAmountPubCurrency": {}, "shopperId": {},
+		"validationStatus": {}, "websiteId": {}, "websiteName": {},
+		"verticalAttributes": {typ: "VerticalAttributes"},
+		"items":              {typ: "PublisherItem"},
+	},
+	"VerticalAttributes": {"custStatus": {}},
+	"PublisherItem": {
+		"quantity": {}, "perItemSaleAmountPubCurrency": {}, "totalCommissionPubCurrency": {}, "sku": {},
+	},
+}
+
+func cjError(status int, msg string) *response {
+	return jsonResp(status, gqlErrorBody(&gqlError{msg: msg}))
+}
+
+func (s *Server) serveCJ(r *http.Request, rest string) *response {
+	if strings.TrimSuffix(rest, "/") != "/query" {
+		return cjError(http.StatusNotFound, "Not Found")
+	}
+	if r.Method != http.MethodPost {
+		return cjError(http.StatusMethodNotAllowed, "Method Not Allowed: use POST")
+	}
+	token := bearer(r)
+	var owned []*account
+	for _, a := range s.accounts {
+		if a.network == NetworkCJ && token != "" && a.secrets["token"] == token {
+			owned = append(owned, a)
+		}
+	}
+	if len(owned) == 0 {
+		return cjError(http.StatusUnauthorized, "Not Authorized: missing or invalid personal access token")
+	}
+	if wait := s.admit(NetworkCJ, token); wait > 0 {
+		resp := cjError(http.StatusTooManyRequests, "Too Many Requests")
+		resp.header = map[string]string{"Retry-After": strconv.Itoa(wait)}
+		return resp
+	}
+
+	raw, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	if err != nil {
+		return cjError(http.StatusBadRequest, "Could not read request body")
+	}
+	query := string(raw)
+	var vars map[string]any
+	var envelope struct {
+		Query     string         `json:"query"`
+		Variables map[string]any `json:"variables"`
+	}
+	if json.Unmarshal(raw, &envelope) == nil && envelope.Query != "" {
+		query, vars = envelope.Query, envelope.Variables
+	}
+	if strings.TrimSpace(query) == "" {
+		return cjError(http.StatusBadRequest, "Must provide query string.")
+	}
+	doc, gerr := parseGraphQL(query)
+	if gerr == nil {
+		gerr = cjSchema.validate("Query", doc.sel)
+	}
+	if gerr != nil {
+		return jsonResp(http.StatusBadRequest, gqlErrorBody(gerr))
+	}
+
+	clock := s.Clock()
+	s.mu.Lock()
+	repeat := s.faults.RepeatCursor
+	s.mu.Unlock()
+	data := obj{}
+	for _, f := range doc.sel {
+		if f.name == "__typename" {
+			data = append(data, kv{f.key(), "Query"})
+			continue
+		}
+		res, gerr := s.cjCommissions(f, doc, vars, owned, clock, repeat)
+		if gerr != nil {
+			return jsonResp(http.StatusOK, gqlErrorBody(gerr))
+		}
+		data = append(data, kv{f.key(), res})
+	}
+	return &response{status: http.StatusOK, ctype: "application/json", body: encodeJSON(obj{{"data", data}}), data: true}
+}
+
+type cjDateFilter struct {
+	since, before time.Time
+	dateOf        func(*txn) time.Time
+}
+
+func (s *Server) cjCommissions(f *gqlField, doc *gqlDoc, vars map[string]any, owned []*account, clock time.Time, repeat bool) (obj, *gqlError) {
+	args := map[string]argValue{}
+	for _, a := range f.args {
+		v, err := resolveArg(a, doc, vars)
+		if err != nil {
+			return nil, err
+		}
+		want := cjCommissionArgs[a.name]
+		if v.isNull {
+			continue
+		}
+		if strings.HasPrefix(want, "[") && !v.isList {
+			v = argValue{isList: true, list: []string{v.str}}
+		}
+		if !strings.HasPrefix(want, "[") && v.isList {
+			return nil, &gqlError{msg: "String cannot represent a non string value: [" + strings.Join(v.list, ", ") + "]", line: a.val.line, col: a.val.col}
+		}
+		args[a.name] = v
+	}
+	fail := func(msg string) *gqlError { return &gqlError{msg: msg, line: f.line, col: f.col} }
+
+	pubs, ok := args["forPublishers"]
+	if !ok || len(pubs.list) == 0 {
+		return nil, fail("forPublishers must contain at least one publisher id")
+	}
+	var accts []*account
+	for _, cid := range pubs.list {
+		var found *account
+		for _, a := range owned {
+			if a.id == cid {
+				found = a
+			}
+		}
+		if found == nil {
+			return nil, fail("Not authorized to access commissions of publisher " + cid)
+		}
+		accts = append(accts, found)
+	}
+
+	var filters []cjDateFilter
+	for _, p := range []struct {
+		name   string
+		dateOf func(*txn) time.Time
+	}{
+		{"PostingDate", func(t *txn) time.Time { return t.postedAt }},
+		{"EventDate", func(t *txn) time.Time { return t.eventAt }},
+		{"LockingDate", func(t *txn) time.Time { return t.cjLockingDate(clock) }},
+	} {
+		sv, hasSince := args["since"+p.name]
+		bv, hasBefore := args["before"+p.name]
+		if !hasSince && !hasBefore {
+			continue
+		}
+		if !hasSince {
+			return nil, fail("before" + p.name + " requires since" + p.name)
+		}
+		since, err := time.Parse(time.RFC3339, sv.str)
+		if err != nil {
+			return nil, fail("Invalid since" + p.name + " '" + sv.str + "': expected UTC ISO 8601, e.g. 1999-12-31T11:59:59Z")
+		}
+		before := clock
+		if hasBefore {
+			before, err = time.Parse(time.RFC3339, bv.str)
+			if err != nil {
+				return nil, fail("Invalid before" + p.name + " '" + bv.str + "': expected UTC ISO 8601, e.g. 1999-12-31T11:59:59Z")
+			}
+		}
+		if before.Before(since) {
+			return nil, fail("before" + p.name + " must not be earlier than since" + p.name)
+		}
+		if before.Sub(since) > cjMaxWindow {
+			return nil, fail("The date range between since" + p.name + " and before" + p.name + " must not exceed 31 days")
+		}
+		filters = append(filters, cjDateFilter{since, before, p.dateOf})
+	}
+	if len(filters) == 0 {
+		return nil, fail("One of sincePostingDate, sinceEventDate or sinceLockingDate is required")
+	}
+
+	var sinceID int64 = -1
+	if v, ok := args["sinceCommissionId"]; ok && v.str != "" {
+		n, err := strconv.ParseInt(v.str, 10, 64)
+		if err != nil {
+			return nil, fail("Invalid sinceCommissionId '" + v.str + "'")
+		}
+		sinceID = n
+	}
+	sets := map[string]map[string]bool{}
+	for _, n := range []string{"actionStatuses", "validationStatuses", "actionTypes", "advertiserIds", "websiteIds", "commissionIds"} {
+		if v, ok := args[n]; ok && len(v.list) > 0 {
+			sets[n] = map[string]bool{}
+			for _, e := range v.list {
+				sets[n][e] = true
+			}
+		}
+	}
+	in := func(set string, v string) bool { return sets[set] == nil || sets[set][v] }
+
+	var all []*txn
+	for _, a := range accts {
+		for _, t := range s.visible(a, clock, time.Time{}, time.Time{}) {
+			keep := in("actionStatuses", t.cjActionStatus(clock)) &&
+				in("validationStatuses", t.cjValidationStatus(clock)) &&
+				in("actionTypes", t.adv.actionType) &&
+				in("advertiserIds", strconv.FormatInt(t.adv.id, 10)) &&
+				in("websiteIds", t.site.id) &&
+				in("commissionIds", t.id)
+			for _, df := range filters {
+				d := df.dateOf(t)
+				if d.Before(df.since) || !d.Before(df.before) {
+					keep = false
+				}
+			}
+			if keep {
+				all = append(all, t)
+			}
+		}
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].num < all[j].num })
+
+	firstMax := ""
+	if len(all) > 0 {
+		firstMax = all[min(CJPageLimit, len(all))-1].id
+	}
+	rest := all
+	if sinceID >= 0 {
+		i := sort.Search(len(all), func(i int) bool { return all[i].num > sinceID })
+		rest = all[i:]
+	}
+	page := rest[:min(CJPageLimit, len(rest))]
+	complete := len(rest) <= CJPageLimit
+	var maxID any
+	if len(page) > 0 {
+		maxID = page[len(page)-1].id
+	}
+	if repeat && len(all) > 0 {
+		complete, maxID = false, firstMax
+	}
+
+	out := obj{}
+	for _, sf := range f.sel {
+		var v any
+		switch sf.name {
+		case "__typename":
+			v = "PublisherCommissions"
+		case "count":
+			v = len(page)
+		case "limit":
+			v = CJPageLimit
+		case "payloadComplete":
+			v = complete
+		case "maxCommissionId":
+			v = maxID
+		case "records":
+			recs := make([]any, 0, len(page))
+			for _, t := range page {
+				recs = append(recs, cjRecord(t, clock, sf.sel))
+			}
+			v = recs
+		}
+		out = append(out, kv{sf.key(), v})
+	}
+	return out, nil
+}
+
+func cjDevice(d string) string {
+	switch d {
+	case "iPhone", "Android Mobile":
+		return "MOBILE"
+	case "iPad":
+		return "TABLET"
+	}
+	return "DESKTOP"
+}
+
+func cjRecord(t *txn, clock time.Time, sel []*gqlField) obj {
+	root := t
+	if t.original != nil {
+		root = t.original
+	}
+	z := func(x time.Time) string { return x.UTC().Format(cjLayout) }
+	out := make(obj, 0, len(sel))
+	for _, f := range sel {
+		var v any
+		switch f.name {
+		case "__typename":
+			v = "PublisherCommission"
+		case "actionStatus":
+			v = t.cjActionStatus(clock)
+		case "actionTrackerId":
+			v = strconv.FormatInt(t.adv.trackerID, 10)
+		case "actionTrackerName":
+			v = t.adv.trackerName
+		case "actionType":
+			v = t.adv.actionType
+		case "advertiserId":
+			v = strconv.FormatInt(t.adv.id, 10)
+		case "advertiserName":
+			v = t.adv.name
+		case "clickDate":
+			v = z(t.clickAt)
+		case "commissionId":
+			v = t.id
+		case "concludingDeviceType":
+			v = cjDevice(t.txDevice)
+		case "initiatingDeviceType":
+			v = cjDevice(t.clickDevice)
+		case "correctionReason":
+			if t.correctionReason != "" {
+				v = t.correctionReason
+			}
+		case "country":
+			v = t.country
+		case "eventDate":
+			v = z(t.eventAt)
+		case "lockingDate":
+			v = z(t.cjLockingDate(clock))
+		case "orderId":
+			if !t.orderRefNull {
+				v = t.orderRef
+			}
+		case "original":
+			v = t.original == nil
+		case "originalActionId":
+			v = root.actionID
+		case "postingDate":
+			v = z(t.postedAt)
+		case "pubCommissionAmountPubCurrency":
+			v = t.comm.text
+		case "pubCommissionAmountUsd":
+			v = t.commUSD.text
+		case "saleAmountPubCurrency":
+			v = t.sale.text
+		case "shopperId":
+			if t.subIDs[0] != "" {
+				v = t.subIDs[0]
+			}
+		case "validationStatus":
+			v = t.cjValidationStatus(clock)
+		case "websiteId":
+			v = t.site.id
+		case "websiteName":
+			v = t.site.name
+		case "verticalAttributes":
+			va := obj{}
+			for _, sf := range f.sel {
+				var x any
+				switch sf.name {
+				case "__typename":
+					x = "VerticalAttributes"
+				case "custStatus":
+					switch t.customer {
+					case 1:
+						x = "New"
+					case 2:
+						x = "Returning"
+					}
+				}
+				va = append(va, kv{sf.key(), x})
+			}
+			v = va
+		case "items":
+			it := obj{}
+			for _, sf := range f.sel {
+				var x any
+				switch sf.name {
+				case "__typename":
+					x = "PublisherItem"
+				case "quantity":
+					x = 1
+				case "perItemSaleAmountPubCurrency":
+					x = t.sale.text
+				case "totalCommissionPubCurrency":
+					x = t.comm.text
+				case "sku":
+					x = "SKU-" + strconv.FormatInt(t.adID, 10)
+				}
+				it = append(it, kv{sf.key(), x})
+			}
+			v = []any{it}
+		}
+		out = append(out, kv{f.key(), v})
+	}
+	return out
+}

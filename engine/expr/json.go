@@ -1,0 +1,129 @@
+package expr
+
+import (
+	"fmt"
+	"reflect"
+
+	"github.com/google/cel-go/common/types"
+	"github.com/google/cel-go/common/types/ref"
+	"github.com/google/cel-go/common/types/traits"
+	"github.com/tidwall/gjson"
+)
+
+// object is a JSON object seen as a CEL map, read lazily: a field is
+// converted only when an expression reads it.
+type object struct{ res gjson.Result }
+
+var _ traits.Mapper = object{}
+
+func (o object) find(key string) (gjson.Result, bool) {
+	var out gjson.Result
+	found := false
+	o.res.ForEach(func(k, v gjson.Result) bool {
+		if k.Str == key {
+			out, found = v, true
+			return false
+		}
+		return true
+	})
+	return out, found
+}
+
+// Find implements traits.Mapper.
+func (o object) Find(key ref.Val) (ref.Val, bool) {
+	k, ok := key.(types.String)
+	if !ok {
+		return nil, false
+	}
+	v, found := o.find(string(k))
+	if !found {
+		return nil, false
+	}
+	return FromJSON(v), true
+}
+
+// Get implements traits.Indexer.
+func (o object) Get(key ref.Val) ref.Val {
+	if v, ok := o.Find(key); ok {
+		return v
+	}
+	return types.NewErr("no such key: %v", key.Value())
+}
+
+// Contains implements traits.Container.
+func (o object) Contains(key ref.Val) ref.Val {
+	_, ok := o.Find(key)
+	return types.Bool(ok)
+}
+
+// Size implements traits.Sizer.
+func (o object) Size() ref.Val {
+	n := 0
+	o.res.ForEach(func(_, _ gjson.Result) bool { n++; return true })
+	return types.Int(n)
+}
+
+// Iterator implements traits.Iterable.
+func (o object) Iterator() traits.Iterator {
+	var keys []ref.Val
+	o.res.ForEach(func(k, _ gjson.Result) bool {
+		keys = append(keys, types.String(k.Str))
+		return true
+	})
+	return &keyIter{keys: keys}
+}
+
+// ConvertToNative implements ref.Val.
+func (o object) ConvertToNative(t reflect.Type) (any, error) {
+	return o.eager().ConvertToNative(t)
+}
+
+// ConvertToType implements ref.Val.
+func (o object) ConvertToType(t ref.Type) ref.Val {
+	switch t {
+	case types.MapType:
+		return o
+	case types.TypeType:
+		return types.MapType
+	}
+	return types.NewErr("type conversion error from map to '%s'", t)
+}
+
+// Equal implements ref.Val.
+func (o object) Equal(other ref.Val) ref.Val { return o.eager().Equal(other) }
+
+// Type implements ref.Val.
+func (o object) Type() ref.Type { return types.MapType }
+
+// Value implements ref.Val.
+func (o object) Value() any { return o.res.Raw }
+
+func (o object) eager() traits.Mapper {
+	m := map[ref.Val]ref.Val{}
+	o.res.ForEach(func(k, v gjson.Result) bool {
+		m[types.String(k.Str)] = FromJSON(v)
+		return true
+	})
+	return types.NewRefValMap(types.DefaultTypeAdapter, m).(traits.Mapper)
+}
+
+type keyIter struct {
+	keys []ref.Val
+	i    int
+}
+
+func (it *keyIter) HasNext() ref.Val { return types.Bool(it.i < len(it.keys)) }
+func (it *keyIter) Next() ref.Val {
+	if it.i >= len(it.keys) {
+		return nil
+	}
+	it.i++
+	return it.keys[it.i-1]
+}
+func (it *keyIter) ConvertToNative(reflect.Type) (any, error) {
+	return nil, fmt.Errorf("iterator cannot convert")
+}
+func (it *keyIter) ConvertToType(ref.Type) ref.Val { return types.NewErr("iterator cannot convert") }
+func (it *keyIter) Equal(ref.Val) ref.Val          { return types.False }
+func (it *keyIter) Type() ref.Type                 { return types.IteratorType }
+func (it *keyIter) Value() any                     { return nil }

@@ -1,0 +1,292 @@
+// Package spectest runs a spec's fixtures, stored response bodies under
+// testdata/<network>/, through its mapping and compares the unified rows
+// with golden JSON Lines files: the analyst's loop after editing a spec.
+package spectest
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/tidwall/gjson"
+
+	"github.com/afflake/afflake/engine/extract"
+	"github.com/afflake/afflake/engine/mapping"
+	"github.com/afflake/afflake/engine/row"
+	"github.com/afflake/afflake/engine/spec"
+)
+
+// GoldenSuffix ends the name of a fixture's golden file.
+const GoldenSuffix = ".golden.jsonl"
+
+// Result is the outcome of one fixture.
+type Result struct {
+	Fixture string   // the body file
+	Golden  string   // its golden file
+	Records int      // records in the body
+	Diffs   []string // differences, one per field; empty when it passes
+	Updated bool     // the golden file was (re)written
+	Err     error    // the fixture could not be run
+}
+
+// Passed reports whether the fixture matched its golden file.
+func (r *Result) Passed() bool { return r.Err == nil && len(r.Diffs) == 0 }
+
+// Account reads testdata/<network>/account.json ({"id", "currency", …});
+// without one the account is "fixture" with no currency.
+func Account(dir string) (mapping.Account, error) {
+	acct := mapping.Account{ID: "fixture"}
+	b, err := os.ReadFile(filepath.Join(dir, "account.json"))
+	if errors.Is(err, os.ErrNotExist) {
+		return acct, nil
+	}
+	if err != nil {
+		return acct, err
+	}
+	var raw map[string]string
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return acct, fmt.Errorf("%s: %w", filepath.Join(dir, "account.json"), err)
+	}
+	acct.Extra = map[string]string{}
+	for k, v := range raw {
+		switch k {
+		case "id":
+			acct.ID = v
+		case "currency":
+			acct.Currency = v
+		default:
+			acct.Extra[k] = v
+		}
+	}
+	return acct, nil
+}
+
+// Fixtures lists the body files in dir: *.json other than account.json.
+func Fixtures(dir string) ([]string, error) {
+	m, err := filepath.Glob(filepath.Join(dir, "*.json"))
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, f := range m {
+		if filepath.Base(f) != "account.json" {
+			out = append(out, f)
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// Run maps every fixture of sp in dir and compares it with its golden
+// file, or rewrites the golden files when update is set.
+func Run(sp *spec.Spec, dir string, update bool) ([]Result, error) {
+	acct, err := Account(dir)
+	if err != nil {
+		return nil, err
+	}
+	files, err := Fixtures(dir)
+	if err != nil {
+		return nil, err
+	}
+	if len(files) == 0 {
+		return nil, fmt.Errorf("no fixtures in %s", dir)
+	}
+	var out []Result
+	for _, f := range files {
+		out = append(out, runOne(sp, acct, f, update))
+	}
+	return out, nil
+}
+
+func runOne(sp *spec.Spec, acct mapping.Account, file string, update bool) Result {
+	res := Result{Fixture: file, Golden: strings.TrimSuffix(file, ".json") + GoldenSuffix}
+	got, err := Map(sp, acct, file)
+	if err != nil {
+		res.Err = err
+		return res
+	}
+	res.Records = len(got)
+	if update {
+		var b bytes.Buffer
+		for _, g := range got {
+			b.Write(g)
+			b.WriteByte('\n')
+		}
+		if err := os.WriteFile(res.Golden, b.Bytes(), 0o644); err != nil {
+			res.Err = err
+		}
+		res.Updated = true
+		return res
+	}
+	want, err := readLines(res.Golden)
+	if err != nil {
+		res.Err = fmt.Errorf("%w (run with --update to create it)", err)
+		return res
+	}
+	res.Diffs = Diff(got, want)
+	return res
+}
+
+// Map maps every record of a fixture and returns one golden line each.
+func Map(sp *spec.Spec, acct mapping.Account, file string) ([][]byte, error) {
+	body, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	root, err := extract.Parse(body)
+	if err != nil {
+		return nil, err
+	}
+	arr, err := extract.Records(root, sp.Response.Records)
+	if err != nil {
+		return nil, err
+	}
+	m := mapping.New(sp, acct)
+	names, _ := mapping.TableColumns(sp)
+	vals := make([]any, len(names))
+	lin := mapping.Lineage{RunID: "test", FetchedAt: time.Unix(0, 0)}
+	var out [][]byte
+	err = extract.Each(arr, func(i int, rec gjson.Result) error {
+		var u row.Unified
+		var line []byte
+		if err := m.Map(rec, lin, &u, vals); err != nil {
+			line, _ = json.Marshal(struct {
+				Record      int    `json:"record"`
+				Quarantined string `json:"quarantined"`
+			}{i, err.Error()})
+		} else {
+			line = Golden(i, &u)
+		}
+		out = append(out, line)
+		return nil
+	})
+	return out, err
+}
+
+// Golden renders a unified row as a golden line: the contract's columns
+// in order, amounts as exact decimal text, times in RFC 3339 UTC; the
+// lineage columns, which change from run to run, are left out.
+func Golden(record int, u *row.Unified) []byte {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, `{"record":%d`, record)
+	field := func(name string, v any) {
+		j, _ := json.Marshal(v)
+		fmt.Fprintf(&b, `,%q:%s`, name, j)
+	}
+	tm := func(t *time.Time) any {
+		if t == nil {
+			return nil
+		}
+		return t.UTC().Format(time.RFC3339Nano)
+	}
+	field("network", u.Network)
+	field("account_id", u.AccountID)
+	field("transaction_id", u.TransactionID)
+	field("parent_transaction_id", u.ParentTransactionID)
+	field("order_ref", u.OrderRef)
+	field("advertiser_id", u.AdvertiserID)
+	field("advertiser_name", u.AdvertiserName)
+	field("click_ref", u.ClickRef)
+	field("click_refs", u.ClickRefs)
+	field("click_at", tm(u.ClickAt))
+	field("transaction_at", tm(&u.TransactionAt))
+	field("updated_at", tm(u.UpdatedAt))
+	field("validated_at", tm(u.ValidatedAt))
+	field("paid_at", tm(u.PaidAt))
+	field("status", u.Status)
+	field("status_raw", u.StatusRaw)
+	field("sale_amount", u.Sale().String())
+	field("commission_amount", u.Commission().String())
+	field("currency", u.Currency)
+	field("customer_type", u.CustomerType)
+	field("device", u.Device)
+	field("country", u.Country)
+	field("voucher_code", u.VoucherCode)
+	field("decline_reason", u.DeclineReason)
+	b.WriteByte('}')
+	return b.Bytes()
+}
+
+func readLines(path string) ([][]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var out [][]byte
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<24)
+	for sc.Scan() {
+		if len(bytes.TrimSpace(sc.Bytes())) > 0 {
+			out = append(out, append([]byte(nil), sc.Bytes()...))
+		}
+	}
+	return out, sc.Err()
+}
+
+// Diff compares golden lines record by record and field by field.
+func Diff(got, want [][]byte) []string {
+	var out []string
+	n := max(len(got), len(want))
+	for i := 0; i < n; i++ {
+		switch {
+		case i >= len(got):
+			out = append(out, fmt.Sprintf("record %d: missing, want %s", i, want[i]))
+			continue
+		case i >= len(want):
+			out = append(out, fmt.Sprintf("record %d: unexpected %s", i, got[i]))
+			continue
+		}
+		var g, w map[string]json.RawMessage
+		if err := json.Unmarshal(got[i], &g); err != nil {
+			out = append(out, fmt.Sprintf("record %d: %v", i, err))
+			continue
+		}
+		if err := json.Unmarshal(want[i], &w); err != nil {
+			out = append(out, fmt.Sprintf("record %d: golden line is not JSON: %v", i, err))
+			continue
+		}
+		keys := map[string]bool{}
+		for k := range g {
+			keys[k] = true
+		}
+		for k := range w {
+			keys[k] = true
+		}
+		sorted := make([]string, 0, len(keys))
+		for k := range keys {
+			sorted = append(sorted, k)
+		}
+		sort.Strings(sorted)
+		for _, k := range sorted {
+			gv, gok := g[k]
+			wv, wok := w[k]
+			switch {
+			case !wok:
+				out = append(out, fmt.Sprintf("record %d: %s: got %s, not in golden", i, k, gv))
+			case !gok:
+				out = append(out, fmt.Sprintf("record %d: %s: missing, want %s", i, k, wv))
+			case !jsonEqual(gv, wv):
+				out = append(out, fmt.Sprintf("record %d: %s: got %s, want %s", i, k, gv, wv))
+			}
+		}
+	}
+	return out
+}
+
+func jsonEqual(a, b json.RawMessage) bool {
+	var x, y any
+	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
+		return bytes.Equal(a, b)
+	}
+	xa, _ := json.Marshal(x)
+	ya, _ := json.Marshal(y)
+	return bytes.Equal(xa, ya)
+}

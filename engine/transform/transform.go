@@ -1,0 +1,216 @@
+// Package transform maps stored response bodies into the lake: extract
+// the records, map each into the network's table and the unified table,
+// and quarantine what cannot be mapped. It never touches the network.
+package transform
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/tidwall/gjson"
+
+	"github.com/afflake/afflake/engine/extract"
+	"github.com/afflake/afflake/engine/lake"
+	"github.com/afflake/afflake/engine/mapping"
+	"github.com/afflake/afflake/engine/row"
+	"github.com/afflake/afflake/engine/spec"
+)
+
+// Input is one stored response body.
+type Input struct {
+	// Ref names the body in raw_ref and in errors (a raw key or a file).
+	Ref string
+	// Read returns the body. It is called once, by one worker.
+	Read func() ([]byte, error)
+	// FetchedAt is when the body was received; zero means Job.FetchedAt.
+	FetchedAt time.Time
+}
+
+// Job is the transform of one network's bodies for one account.
+type Job struct {
+	Spec      *spec.Spec
+	Account   mapping.Account
+	Sink      *lake.Sink
+	RunID     string
+	FetchedAt time.Time
+	// Workers map bodies in parallel; 0 means one per CPU.
+	Workers int
+}
+
+// Stats counts what a transform did. Records = Rows + Quarantined.
+type Stats struct {
+	Bodies       int
+	BodiesFailed int
+	Records      int64
+	Rows         int64
+	Quarantined  int64
+	// Rounded counts amounts that had more than six fractional digits.
+	Rounded int64
+	// Errors are the bodies that could not be read, each naming its body.
+	Errors []error
+}
+
+// Add adds o's counts to s.
+func (s *Stats) Add(o Stats) {
+	s.Bodies += o.Bodies
+	s.BodiesFailed += o.BodiesFailed
+	s.Records += o.Records
+	s.Rows += o.Rows
+	s.Quarantined += o.Quarantined
+	s.Rounded += o.Rounded
+	s.Errors = append(s.Errors, o.Errors...)
+}
+
+// BodyError is a body that could not be read; nothing of it was written.
+type BodyError struct {
+	Ref string
+	Err error
+}
+
+func (e *BodyError) Error() string { return e.Ref + ": " + e.Err.Error() }
+func (e *BodyError) Unwrap() error { return e.Err }
+
+const batchSize = 1024
+
+type batch struct {
+	unified []row.Unified
+	table   [][]any
+	rejects []lake.Rejected
+	stats   Stats
+}
+
+// Run maps every input. A body that cannot be read is reported in
+// Stats.Errors and the others go on; the returned error is a failure of
+// the lake itself (nothing more can be written).
+func Run(ctx context.Context, job Job, inputs []Input) (Stats, error) {
+	workers := job.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	in := make(chan Input)
+	out := make(chan *batch, workers*2)
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			m := mapping.New(job.Spec, job.Account)
+			for inp := range in {
+				mapBody(ctx, job, m, inp, out)
+			}
+		}()
+	}
+	go func() {
+		defer close(in)
+		for _, inp := range inputs {
+			select {
+			case in <- inp:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	go func() { wg.Wait(); close(out) }()
+
+	var st Stats
+	var sinkErr error
+	for b := range out {
+		st.Add(b.stats)
+		if sinkErr != nil {
+			continue // drain
+		}
+		sinkErr = write(job.Sink, b)
+	}
+	if sinkErr == nil {
+		sinkErr = ctx.Err()
+	}
+	return st, sinkErr
+}
+
+func write(s *lake.Sink, b *batch) error {
+	if len(b.unified) > 0 {
+		if err := s.WriteUnified(b.unified); err != nil {
+			return fmt.Errorf("writing transactions: %w", err)
+		}
+	}
+	if len(b.table) > 0 {
+		if err := s.WriteTable(b.table); err != nil {
+			return fmt.Errorf("writing the network table: %w", err)
+		}
+	}
+	for _, r := range b.rejects {
+		if err := s.Quarantine(r); err != nil {
+			return fmt.Errorf("writing the quarantine: %w", err)
+		}
+	}
+	return nil
+}
+
+// mapBody maps one body, sending batches to out.
+func mapBody(ctx context.Context, job Job, m *mapping.Mapper, inp Input, out chan<- *batch) {
+	fetched := inp.FetchedAt
+	if fetched.IsZero() {
+		fetched = job.FetchedAt
+	}
+	fail := func(err error) {
+		out <- &batch{stats: Stats{Bodies: 1, BodiesFailed: 1, Errors: []error{&BodyError{Ref: inp.Ref, Err: err}}}}
+	}
+	body, err := inp.Read()
+	if err != nil {
+		fail(err)
+		return
+	}
+	root, err := extract.Parse(body)
+	if err != nil {
+		fail(err)
+		return
+	}
+	arr, err := extract.Records(root, job.Spec.Response.Records)
+	if err != nil {
+		fail(err)
+		return
+	}
+	ncols := len(job.Spec.Cols) + len(spec.Lineage)
+	b := newBatch()
+	b.stats.Bodies = 1
+	rounded0 := m.Rounded
+	_ = extract.Each(arr, func(i int, rec gjson.Result) error {
+		if len(b.unified)+len(b.rejects) >= batchSize {
+			b.stats.Rounded = m.Rounded - rounded0
+			rounded0 = m.Rounded
+			out <- b
+			b = newBatch()
+		}
+		b.stats.Records++
+		ref := fmt.Sprintf("%s#%d", inp.Ref, i)
+		lin := mapping.Lineage{RunID: job.RunID, RawRef: ref, FetchedAt: fetched}
+		vals := make([]any, ncols)
+		b.unified = append(b.unified, row.Unified{})
+		u := &b.unified[len(b.unified)-1]
+		err := m.Map(rec, lin, u, vals)
+		if err == nil {
+			err = lake.ValidateUnified(b.unified[len(b.unified)-1:])
+		}
+		if err != nil {
+			b.unified = b.unified[:len(b.unified)-1]
+			b.rejects = append(b.rejects, lake.Rejected{
+				AccountID: job.Account.ID, RawRef: ref, FetchedAt: fetched,
+				Reason: fmt.Sprintf("record %d: %v", i, err), Record: []byte(rec.Raw),
+			})
+			b.stats.Quarantined++
+			return ctx.Err()
+		}
+		b.table = append(b.table, vals)
+		b.stats.Rows++
+		return ctx.Err()
+	})
+	b.stats.Rounded = m.Rounded - rounded0
+	out <- b
+}
+
+func newBatch() *batch {
+	return &batch{unified: make([]row.Unified, 0, batchSize), table: make([][]any, 0, batchSize)}
+}
