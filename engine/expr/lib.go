@@ -144,6 +144,13 @@ func (l *library) CompileOptions() []cel.EnvOption {
 				cel.BinaryBinding(func(a, b ref.Val) ref.Val { return coalesce(a, b) })),
 			cel.Overload("coalesce_dyn_dyn_dyn", []*cel.Type{dyn, dyn, dyn}, dyn,
 				cel.FunctionBinding(coalesce))),
+		cel.Function("when", cel.Overload("when_bool_T", []*cel.Type{cel.BoolType, cel.TypeParamType("T")}, cel.TypeParamType("T"),
+			cel.BinaryBinding(func(c, v ref.Val) ref.Val {
+				if c == types.True {
+					return v
+				}
+				return types.NullValue
+			}))),
 		cel.Function("strMap", cel.Overload("str_map_dyn", []*cel.Type{dyn}, strMap,
 			cel.UnaryBinding(toStrMap))),
 		cel.Function("truthy", cel.Overload("truthy_dyn", []*cel.Type{dyn}, cel.BoolType,
@@ -450,6 +457,9 @@ func toStrMap(v ref.Val) ref.Val {
 			continue
 		}
 		out[ks] = vs
+	}
+	if len(out) == 0 {
+		return types.NullValue
 	}
 	return types.NewStringStringMap(types.DefaultTypeAdapter, out)
 }
