@@ -52,10 +52,10 @@ func Parse(s string, sep byte) (d Decimal, rounded bool, err error) {
 
 func parse(s string, sep byte) (Decimal, bool, error) {
 	i, j := 0, len(s)
-	for i < j && (s[i] == ' ' || s[i] == '\t') {
+	for i < j && isSpace(s[i]) {
 		i++
 	}
-	for j > i && (s[j-1] == ' ' || s[j-1] == '\t') {
+	for j > i && isSpace(s[j-1]) {
 		j--
 	}
 	s = s[i:j]
@@ -170,6 +170,8 @@ func parse(s string, sep byte) (Decimal, bool, error) {
 	}
 	return Decimal{n}, rounded, nil
 }
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f' }
 
 // String formats d with all six fractional digits: "19.990000".
 func (d Decimal) String() string {

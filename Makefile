@@ -1,0 +1,55 @@
+# afflake — the two commands a new machine needs: `make demo` and `make test`.
+GO      ?= go
+BIN     := bin/afflake
+LAKE    ?= ./lake
+
+.PHONY: all build test unit vet lint cue-vet validate spec-test demo bench bench-go docs docs-check clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/afflake
+
+# Everything CI checks: formatting, vet, staticcheck, the specs (cue vet
+# against the schemas, afflake validate, afflake test) and the Go tests.
+test: build lint cue-vet validate spec-test docs-check unit
+
+unit:
+	$(GO) test ./...
+
+vet:
+	$(GO) vet ./...
+
+lint: vet
+	@out=$$(gofmt -l cmd engine); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) tool staticcheck ./...
+
+cue-vet:
+	$(GO) tool cue vet -c ./specs/
+
+validate: build
+	$(BIN) validate specs
+
+spec-test: build
+	$(BIN) test
+
+demo: build
+	$(BIN) demo --lake $(LAKE)
+
+# Benchmarks: the Go micro-benchmarks, then the whole transform over
+# generated Awin pages (records/s, MB/s, peak RSS).
+bench: build bench-go
+	$(GO) run ./cmd/afflake/internal/benchgen -pages 500 -per-page 2000 -out bench/awin
+	$(GO) run ./cmd/afflake/internal/benchrun -- $(BIN) transform --network awin --in bench/awin --out bench/lake --account 100001 --run-id bench
+
+bench-go:
+	$(GO) test -run '^$$' -bench . -benchmem ./engine/...
+
+docs: build
+	$(BIN) docs > docs/networks.md
+
+docs-check:
+	@true
+
+clean:
+	rm -rf bin bench lake

@@ -1,0 +1,194 @@
+package lake
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/afflake/afflake/engine/storage"
+)
+
+// duckDBDir holds the npm package that gives the test a DuckDB: install it
+// with `npm ci --prefix engine/lake/testdata/duckdb`.
+const duckDBDir = "testdata/duckdb"
+
+// requireDuckDB, when set in the environment, turns a missing DuckDB from
+// a skip into a failure (for CI, which installs it).
+const requireDuckDB = "AFFLAKE_REQUIRE_DUCKDB"
+
+type duckResult struct {
+	Version  string                         `json:"version"`
+	Describe map[string][][2]string         `json:"describe"`
+	Queries  map[string][]map[string]string `json:"queries"`
+}
+
+// duckDB runs testdata/duckdb/check.mjs with files (view name → path) and
+// queries (name → SQL, every column cast to VARCHAR).
+func duckDB(t *testing.T, files, queries map[string]string) duckResult {
+	t.Helper()
+	node, err := exec.LookPath("node")
+	missing := ""
+	switch {
+	case err != nil:
+		missing = "node (Node.js 20 or later) is not installed"
+	default:
+		if _, err := os.Stat(filepath.Join(duckDBDir, "node_modules", "@duckdb", "node-api")); err != nil {
+			missing = "@duckdb/node-api is not installed"
+		}
+	}
+	if missing != "" {
+		msg := "no DuckDB: " + missing + "; install it with `npm ci --prefix engine/lake/testdata/duckdb`"
+		if os.Getenv(requireDuckDB) != "" {
+			t.Fatal(msg + " (" + requireDuckDB + " is set, so this fails)")
+		}
+		t.Skip("SKIP DuckDB check, " + msg)
+	}
+	arg, _ := json.Marshal(map[string]any{"files": files, "queries": queries})
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, "check.mjs", string(arg))
+	cmd.Dir = duckDBDir
+	out, err := cmd.Output()
+	if err != nil {
+		var stderr string
+		if ee, ok := err.(*exec.ExitError); ok {
+			stderr = string(ee.Stderr)
+		}
+		t.Fatalf("DuckDB check failed: %v\n%s", err, stderr)
+	}
+	var res duckResult
+	if err := json.Unmarshal(out, &res); err != nil {
+		t.Fatalf("DuckDB check output: %v\n%s", err, out)
+	}
+	t.Logf("DuckDB %s", res.Version)
+	return res
+}
+
+// TestDuckDBReadsLakeFiles reads files the Sink put in a lake with DuckDB,
+// an independent Parquet reader: column types, exact sums and values.
+func TestDuckDBReadsLakeFiles(t *testing.T) {
+	st, err := storage.Local(filepath.Join(t.TempDir(), "lake"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := NewSink(st, "awin", "r1", ingest, testCols, Options{MaxRowsPerFile: 3})
+	if err := s.WriteUnified(sampleRows(t)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.WriteTable(tableRows(t)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	root := st.Root()
+	res := duckDB(t, map[string]string{
+		"u": filepath.Join(root, "transactions", "*", "*", "*.parquet"),
+		"t": filepath.Join(root, "tables", "awin", "*", "*.parquet"),
+	}, map[string]string{
+		"sum": `SET TimeZone = 'UTC'; SELECT SUM(sale_amount)::VARCHAR AS sale, SUM(commission_amount)::VARCHAR AS commission, COUNT(*)::VARCHAR AS n FROM u`,
+		"row": `SELECT transaction_id, advertiser_name, voucher_code, click_refs['clickRef2']::VARCHAR AS ref2,
+			cardinality(click_refs)::VARCHAR AS nrefs, transaction_at::VARCHAR AS at, click_at::VARCHAR AS click_at,
+			sale_amount::VARCHAR AS sale, commission_amount::VARCHAR AS commission, (parent_transaction_id IS NULL)::VARCHAR AS parent_null
+			FROM u WHERE transaction_id = 't-2'`,
+		"nulls": `SELECT (click_refs IS NULL)::VARCHAR AS refs_null, (click_at IS NULL)::VARCHAR AS click_null,
+			(order_ref IS NULL)::VARCHAR AS order_null FROM u WHERE transaction_id = 't-1'`,
+		"max": `SELECT MAX(sale_amount)::VARCHAR AS max, MIN(commission_amount)::VARCHAR AS min FROM u`,
+		"table": `SELECT COALESCE(transaction_id, 'NULL') AS id, COALESCE(amount::VARCHAR, 'NULL') AS amount_s,
+			COALESCE(date::VARCHAR, 'NULL') AS date_s, COALESCE(raw, 'NULL') AS raw_s, COALESCE(is_paid::VARCHAR, 'NULL') AS paid
+			FROM t ORDER BY amount NULLS LAST`,
+		"partitions": `SELECT DISTINCT network, ingest_date::VARCHAR AS ingest_date, filename[length(filename)-11:] AS file
+			FROM read_parquet('` + filepath.Join(root, "transactions", "*", "*", "*.parquet") + `', filename = true) ORDER BY file`,
+		"table_sum": `SELECT SUM(amount)::VARCHAR AS amount, SUM(quantity)::VARCHAR AS quantity FROM t`,
+	})
+
+	wantUnified := [][2]string{
+		{"network", "VARCHAR"},
+		{"account_id", "VARCHAR"},
+		{"transaction_id", "VARCHAR"},
+		{"parent_transaction_id", "VARCHAR"},
+		{"order_ref", "VARCHAR"},
+		{"advertiser_id", "VARCHAR"},
+		{"advertiser_name", "VARCHAR"},
+		{"click_ref", "VARCHAR"},
+		{"click_refs", "MAP(VARCHAR, VARCHAR)"},
+		{"click_at", "TIMESTAMP WITH TIME ZONE"},
+		{"transaction_at", "TIMESTAMP WITH TIME ZONE"},
+		{"updated_at", "TIMESTAMP WITH TIME ZONE"},
+		{"validated_at", "TIMESTAMP WITH TIME ZONE"},
+		{"paid_at", "TIMESTAMP WITH TIME ZONE"},
+		{"status", "VARCHAR"},
+		{"status_raw", "VARCHAR"},
+		{"sale_amount", "DECIMAL(18,6)"},
+		{"commission_amount", "DECIMAL(18,6)"},
+		{"currency", "VARCHAR"},
+		{"customer_type", "VARCHAR"},
+		{"device", "VARCHAR"},
+		{"country", "VARCHAR"},
+		{"voucher_code", "VARCHAR"},
+		{"decline_reason", "VARCHAR"},
+		{"fetched_at", "TIMESTAMP WITH TIME ZONE"},
+		{"run_id", "VARCHAR"},
+		{"raw_ref", "VARCHAR"},
+		{"spec_hash", "VARCHAR"},
+		{"row_hash", "VARCHAR"},
+		{"ingest_date", "DATE"}, // from the Hive-style partition
+	}
+	if got := res.Describe["u"]; !reflect.DeepEqual(got, wantUnified) {
+		t.Errorf("DuckDB types of the unified table:\n got %q\nwant %q", got, wantUnified)
+	}
+	wantTable := [][2]string{
+		{"transaction_id", "VARCHAR"},
+		{"amount", "DECIMAL(18,6)"},
+		{"quantity", "BIGINT"},
+		{"is_paid", "BOOLEAN"},
+		{"date", "TIMESTAMP WITH TIME ZONE"},
+		{"raw", "VARCHAR"},
+		{"zz_note", "VARCHAR"},
+		{"a_first", "BIGINT"},
+		{"ingest_date", "DATE"},
+	}
+	if got := res.Describe["t"]; !reflect.DeepEqual(got, wantTable) {
+		t.Errorf("DuckDB types of the network table:\n got %q\nwant %q", got, wantTable)
+	}
+
+	for _, tc := range []struct {
+		query string
+		want  []map[string]string
+	}{
+		{"sum", []map[string]string{{"sale": "1000000000014.589999", "commission": "-1000000000005.499998", "n": "4"}}},
+		{"row", []map[string]string{{
+			"transaction_id": "t-2", "advertiser_name": "Café Zürich ☕ 東京", "voucher_code": "SOMMER-🌞",
+			"ref2": "ß✓", "nrefs": "3", "at": "2026-10-31 00:02:03.999999+00", "click_at": "2026-10-30 07:00:00.000001+00",
+			"sale": "19.990000", "commission": "-5.500000", "parent_null": "false",
+		}}},
+		{"nulls", []map[string]string{{"refs_null": "true", "click_null": "true", "order_null": "true"}}},
+		{"max", []map[string]string{{"max": "999999999999.999999", "min": "-999999999999.999999"}}},
+		{"table", []map[string]string{
+			{"id": "t-6", "amount_s": "-999999999999.999999", "date_s": "NULL", "raw_s": "NULL", "paid": "NULL"},
+			{"id": "t-5", "amount_s": "-5.500000", "date_s": "2026-03-29 01:30:00+00", "raw_s": `"s"`, "paid": "false"},
+			{"id": "", "amount_s": "0.100000", "date_s": "1970-01-01 00:00:00+00", "raw_s": "null", "paid": "false"},
+			{"id": "t-1", "amount_s": "19.990000", "date_s": "2026-11-01 00:00:00.123456+00", "raw_s": `{"id":1,"x":[1,2]}`, "paid": "true"},
+			{"id": "t-4", "amount_s": "999999999999.999999", "date_s": "1970-01-01 00:00:00.000001+00", "raw_s": "[1]", "paid": "true"},
+			{"id": "NULL", "amount_s": "NULL", "date_s": "NULL", "raw_s": "NULL", "paid": "NULL"},
+		}},
+		{"table_sum", []map[string]string{{"amount": "14.590000", "quantity": "9223372036854775852"}}},
+		{"partitions", []map[string]string{
+			{"network": "awin", "ingest_date": "2026-11-01", "file": "r1-0.parquet"},
+			{"network": "awin", "ingest_date": "2026-11-01", "file": "r1-1.parquet"},
+		}},
+	} {
+		if got := res.Queries[tc.query]; !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("DuckDB %s:\n got %v\nwant %v", tc.query, got, tc.want)
+		}
+	}
+	if !strings.HasPrefix(res.Version, "v") {
+		t.Errorf("DuckDB version %q", res.Version)
+	}
+}

@@ -1,0 +1,353 @@
+package lake
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"reflect"
+	"strconv"
+	"sync"
+	"time"
+	"unicode/utf8"
+	"unsafe"
+
+	"github.com/afflake/afflake/engine/decimal"
+	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/compress"
+	"github.com/parquet-go/parquet-go/encoding"
+)
+
+// Column types of a network's own table.
+const (
+	TypeString    = "string"    // STRING (UTF-8 BYTE_ARRAY); values string
+	TypeInt       = "int"       // INT64; values int64 (int and int32 accepted)
+	TypeBool      = "bool"      // BOOLEAN; values bool
+	TypeDecimal   = "decimal"   // DECIMAL(18,6) on INT64; values decimal.Decimal
+	TypeTimestamp = "timestamp" // TIMESTAMP(MICROS, UTC-adjusted) on INT64; values time.Time
+	TypeJSON      = "json"      // STRING holding JSON text; values string, []byte or json.RawMessage
+)
+
+// Column is one column of a network's own table.
+type Column struct{ Name, Type string }
+
+// leafNode is the Parquet node of a column type; every column is optional.
+func leafNode(typ string) (parquet.Node, error) {
+	var n parquet.Node
+	switch typ {
+	case TypeString, TypeJSON:
+		n = parquet.String()
+	case TypeInt:
+		n = parquet.Int(64)
+	case TypeBool:
+		n = parquet.Leaf(parquet.BooleanType)
+	case TypeDecimal:
+		n = parquet.Decimal(decimal.Scale, decimal.Precision, parquet.Int64Type)
+	case TypeTimestamp:
+		n = parquet.Timestamp(parquet.Microsecond)
+	default:
+		return nil, fmt.Errorf("unknown column type %q (want string, int, bool, decimal, timestamp or json)", typ)
+	}
+	return parquet.Optional(n), nil
+}
+
+// TableSchema is the Parquet schema of a table with cols, in their
+// declared order. Names must be non-empty and unique.
+func TableSchema(cols []Column) (*parquet.Schema, error) {
+	if len(cols) == 0 {
+		return nil, errors.New("table has no columns")
+	}
+	g := &orderedGroup{fields: make([]parquet.Field, len(cols))}
+	seen := make(map[string]bool, len(cols))
+	for i, c := range cols {
+		if c.Name == "" {
+			return nil, fmt.Errorf("column %d has no name", i)
+		}
+		if seen[c.Name] {
+			return nil, fmt.Errorf("column %q is declared twice", c.Name)
+		}
+		seen[c.Name] = true
+		n, err := leafNode(c.Type)
+		if err != nil {
+			return nil, fmt.Errorf("column %q: %w", c.Name, err)
+		}
+		g.fields[i] = &orderedField{Node: n, name: c.Name, index: i}
+	}
+	return parquet.NewSchema("table", g), nil
+}
+
+// orderedGroup is a Parquet group whose fields keep the order they were
+// given in. parquet.Group is a map and sorts its fields by name; the file
+// schema of a network's table follows the spec's declaration order instead.
+type orderedGroup struct {
+	fields []parquet.Field
+	gotype struct {
+		once sync.Once
+		t    reflect.Type
+	}
+}
+
+func (g *orderedGroup) ID() int                     { return 0 }
+func (g *orderedGroup) String() string              { return parquet.NewSchema("", g).String() }
+func (g *orderedGroup) Type() parquet.Type          { return parquet.Group{}.Type() }
+func (g *orderedGroup) Optional() bool              { return false }
+func (g *orderedGroup) Repeated() bool              { return false }
+func (g *orderedGroup) Required() bool              { return true }
+func (g *orderedGroup) Leaf() bool                  { return false }
+func (g *orderedGroup) Fields() []parquet.Field     { return g.fields }
+func (g *orderedGroup) Encoding() encoding.Encoding { return nil }
+func (g *orderedGroup) Compression() compress.Codec { return nil }
+
+// GoType is a struct with one field F<i> per column, in order; the writer
+// does not need it (rows are written as parquet.Row values).
+func (g *orderedGroup) GoType() reflect.Type {
+	g.gotype.once.Do(func() {
+		fs := make([]reflect.StructField, len(g.fields))
+		for i, f := range g.fields {
+			fs[i] = reflect.StructField{
+				Name: "F" + strconv.Itoa(i),
+				Type: f.GoType(),
+				Tag:  reflect.StructTag(`parquet:` + strconv.Quote(f.Name())),
+			}
+		}
+		g.gotype.t = reflect.StructOf(fs)
+	})
+	return g.gotype.t
+}
+
+type orderedField struct {
+	parquet.Node
+	name  string
+	index int
+}
+
+func (f *orderedField) Name() string { return f.name }
+
+func (f *orderedField) Value(base reflect.Value) reflect.Value {
+	switch base.Kind() {
+	case reflect.Interface, reflect.Pointer:
+		if base.IsNil() {
+			return reflect.Value{}
+		}
+		return f.Value(base.Elem())
+	case reflect.Struct:
+		return base.Field(f.index)
+	case reflect.Map:
+		return base.MapIndex(reflect.ValueOf(f.name))
+	}
+	return reflect.Value{}
+}
+
+// TableWriter streams the rows of a network's own table, whose columns are
+// known only at run time, into one Parquet file. Every column is optional
+// and the file's columns keep the declared order.
+type TableWriter struct {
+	cols   []Column
+	kinds  []valueKind
+	w      *parquet.GenericWriter[any]
+	rows   int64
+	buf    []parquet.Row
+	values []parquet.Value
+}
+
+// NewTableWriter returns a writer of one Parquet file with cols to w. Close
+// writes the footer; it does not close w.
+func NewTableWriter(w io.Writer, cols []Column) (*TableWriter, error) {
+	schema, err := TableSchema(cols)
+	if err != nil {
+		return nil, err
+	}
+	kinds := make([]valueKind, len(cols))
+	for i, c := range cols {
+		kinds[i] = kindOf(c.Type)
+	}
+	opts := append(writerOptions(), schema)
+	return &TableWriter{
+		cols:  append([]Column(nil), cols...),
+		kinds: kinds,
+		w:     parquet.NewGenericWriter[any](w, opts...),
+	}, nil
+}
+
+// Columns are the table's columns.
+func (t *TableWriter) Columns() []Column { return append([]Column(nil), t.cols...) }
+
+// Write appends rows; each row holds one value per column, in column
+// order: nil (null), string, int64, bool, decimal.Decimal or time.Time.
+// It first checks every row; on a *RowError nothing was written.
+func (t *TableWriter) Write(rows [][]any) error {
+	if err := t.Validate(rows); err != nil {
+		return err
+	}
+	return t.write(rows)
+}
+
+// Validate checks rows without writing them: their length and each value's
+// type against its column, and that strings are valid UTF-8.
+func (t *TableWriter) Validate(rows [][]any) error {
+	return validateTable(t.cols, t.kinds, rows)
+}
+
+func validateTable(cols []Column, kinds []valueKind, rows [][]any) error {
+	for r, vals := range rows {
+		if len(vals) != len(cols) {
+			return &RowError{Row: r, Column: "*", Err: fmt.Errorf("row has %d values for %d columns", len(vals), len(cols))}
+		}
+		for c, v := range vals {
+			if err := kinds[c].check(v); err != nil {
+				return &RowError{Row: r, Column: cols[c].Name, Err: err}
+			}
+		}
+	}
+	return nil
+}
+
+// write appends rows that were validated, in batches.
+func (t *TableWriter) write(rows [][]any) error {
+	ncol := len(t.cols)
+	for len(rows) > 0 {
+		n := min(len(rows), batchRows)
+		if cap(t.values) < n*ncol {
+			t.values = make([]parquet.Value, n*ncol)
+		}
+		t.values = t.values[:n*ncol]
+		t.buf = t.buf[:0]
+		for r := 0; r < n; r++ {
+			vals := t.values[r*ncol : (r+1)*ncol : (r+1)*ncol]
+			for c, v := range rows[r] {
+				vals[c] = t.kinds[c].value(v, c)
+			}
+			t.buf = append(t.buf, parquet.Row(vals))
+		}
+		if _, err := t.w.WriteRows(t.buf); err != nil {
+			return err
+		}
+		// Drop references to the caller's strings.
+		clear(t.values)
+		t.rows += int64(n)
+		rows = rows[n:]
+	}
+	return nil
+}
+
+// Rows is the number of rows written so far.
+func (t *TableWriter) Rows() int64 { return t.rows }
+
+// Close flushes the rows and writes the file's footer.
+func (t *TableWriter) Close() error { return t.w.Close() }
+
+// valueKind is how a column's Go values are checked and converted.
+type valueKind uint8
+
+const (
+	kindString valueKind = iota
+	kindInt
+	kindBool
+	kindDecimal
+	kindTimestamp
+	kindJSON
+)
+
+func kindOf(typ string) valueKind {
+	switch typ {
+	case TypeInt:
+		return kindInt
+	case TypeBool:
+		return kindBool
+	case TypeDecimal:
+		return kindDecimal
+	case TypeTimestamp:
+		return kindTimestamp
+	case TypeJSON:
+		return kindJSON
+	}
+	return kindString
+}
+
+var kindNames = [...]string{TypeString, TypeInt, TypeBool, TypeDecimal, TypeTimestamp, TypeJSON}
+
+func (k valueKind) check(v any) error {
+	if v == nil {
+		return nil
+	}
+	ok := false
+	switch k {
+	case kindString:
+		if s, isStr := v.(string); isStr {
+			if !utf8.ValidString(s) {
+				return errInvalidUTF8
+			}
+			ok = true
+		}
+	case kindInt:
+		switch v.(type) {
+		case int64, int, int32:
+			ok = true
+		}
+	case kindBool:
+		_, ok = v.(bool)
+	case kindDecimal:
+		var d decimal.Decimal
+		if d, ok = v.(decimal.Decimal); ok && (d.Unscaled > maxUnscaled || d.Unscaled < -maxUnscaled) {
+			return fmt.Errorf("%s is out of decimal(18,6) range", d)
+		}
+	case kindTimestamp:
+		_, ok = v.(time.Time)
+	case kindJSON:
+		var s string
+		switch x := v.(type) {
+		case string:
+			s, ok = x, true
+		case json.RawMessage:
+			s, ok = unsafeString(x), true
+		case []byte:
+			s, ok = unsafeString(x), true
+		}
+		if ok && !utf8.ValidString(s) {
+			return errInvalidUTF8
+		}
+	}
+	if !ok {
+		return fmt.Errorf("%T value for a %s column", v, kindNames[k])
+	}
+	return nil
+}
+
+// maxUnscaled is the largest unscaled value of decimal(18,6).
+const maxUnscaled = 999_999_999_999_999_999
+
+// value converts a checked value of column c to a Parquet value with its
+// definition level: 0 for null, 1 for a value (every column is optional).
+// String values refer to the caller's memory; parquet-go copies them into
+// its buffers during WriteRows.
+func (k valueKind) value(v any, c int) parquet.Value {
+	if v == nil {
+		return parquet.Value{}.Level(0, 0, c)
+	}
+	var pv parquet.Value
+	switch x := v.(type) {
+	case string:
+		pv = parquet.ByteArrayValue(unsafeBytes(x))
+	case json.RawMessage:
+		pv = parquet.ByteArrayValue(x)
+	case []byte:
+		pv = parquet.ByteArrayValue(x)
+	case int64:
+		pv = parquet.Int64Value(x)
+	case int:
+		pv = parquet.Int64Value(int64(x))
+	case int32:
+		pv = parquet.Int64Value(int64(x))
+	case bool:
+		pv = parquet.BooleanValue(x)
+	case decimal.Decimal:
+		pv = parquet.Int64Value(x.Unscaled)
+	case time.Time:
+		pv = parquet.Int64Value(x.UnixMicro())
+	}
+	return pv.Level(0, 1, c)
+}
+
+func unsafeBytes(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
+
+func unsafeString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
