@@ -46,7 +46,7 @@ func TestDocExamples(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ps := NewPrograms(env)
+	ps := NewPrograms(env, london)
 	progs := make([]*Program, len(examples))
 	for i, ex := range examples {
 		if progs[i], err = ps.Add(ex.src); err != nil {

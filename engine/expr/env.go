@@ -5,10 +5,10 @@ package expr
 
 import (
 	"fmt"
+	"time"
 	"regexp"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/google/cel-go/cel"
 	celast "github.com/google/cel-go/common/ast"
@@ -124,6 +124,10 @@ type Program struct {
 	// the field is copied without evaluating CEL.
 	path []string
 	slot int
+	// direct, when set, is a chain of one-argument library functions
+	// applied to the field in slot (lower(nullIfEmpty(r.x))): evaluated
+	// without the CEL interpreter, with the same functions.
+	direct []func(ref.Val) ref.Val
 }
 
 // Path returns the record field the expression reads as is, if it is
@@ -136,20 +140,37 @@ func (p *Program) Eval(vars any) (ref.Val, error) {
 	return v, err
 }
 
+// EvalRecord evaluates p against a record view.
+func (p *Program) EvalRecord(rec *Record) (ref.Val, error) {
+	if p.direct != nil {
+		v := FromJSON(rec.slots[p.slot])
+		for i := len(p.direct) - 1; i >= 0; i-- {
+			v = p.direct[i](v)
+			if err, ok := v.(*types.Err); ok {
+				return nil, err
+			}
+		}
+		return v, nil
+	}
+	return p.Eval(rec)
+}
+
 // Programs compiles a set of expressions over one record env, collecting
 // the record fields they read so that a record is walked once, however
 // many expressions read it.
 type Programs struct {
 	env   *cel.Env
+	unary map[string]func(ref.Val) ref.Val
 	srcs  []string
 	outs  []*Program
 	paths map[string]int // dotted path → slot
 	tree  *PathTree
 }
 
-// NewPrograms starts a record program set in env (a RecordScope env).
-func NewPrograms(env *cel.Env) *Programs {
-	return &Programs{env: env, paths: map[string]int{}}
+// NewPrograms starts a record program set in env, a RecordScope env
+// made with the same zone.
+func NewPrograms(env *cel.Env, zone *time.Location) *Programs {
+	return &Programs{env: env, paths: map[string]int{}, unary: unaryFuncs(zone)}
 }
 
 var plainPath = regexp.MustCompile(`^\s*r(\.[A-Za-z_][A-Za-z0-9_]*)+\s*$`)
@@ -168,10 +189,39 @@ func (ps *Programs) Add(src string) (*Program, error) {
 	if plainPath.MatchString(src) {
 		p.path = strings.Split(strings.TrimSpace(src), ".")[1:]
 		p.slot = ps.slotOf(p.path)
+	} else if fns, path := ps.unaryChain(src); fns != nil {
+		p.direct = fns
+		p.slot = ps.slotOf(path)
 	}
 	ps.srcs = append(ps.srcs, src)
 	ps.outs = append(ps.outs, p)
 	return p, nil
+}
+
+var callRe = regexp.MustCompile(`^\s*([A-Za-z]+)\((.*)\)\s*$`)
+
+// unaryChain recognises f(g(…(r.a.b))) where every function is a
+// one-argument library function.
+func (ps *Programs) unaryChain(src string) ([]func(ref.Val) ref.Val, []string) {
+	var fns []func(ref.Val) ref.Val
+	for {
+		if plainPath.MatchString(src) {
+			if len(fns) == 0 {
+				return nil, nil
+			}
+			return fns, strings.Split(strings.TrimSpace(src), ".")[1:]
+		}
+		m := callRe.FindStringSubmatch(src)
+		if m == nil {
+			return nil, nil
+		}
+		f, ok := ps.unary[m[1]]
+		if !ok {
+			return nil, nil
+		}
+		fns = append(fns, f)
+		src = m[2]
+	}
 }
 
 // AddPath registers a plain field path read without CEL; it returns the

@@ -20,7 +20,7 @@ func evalAll(t *testing.T, exprs map[string]string) map[string]ref.Val {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ps := NewPrograms(env)
+	ps := NewPrograms(env, london)
 	progs := map[string]*Program{}
 	for name, src := range exprs {
 		p, err := ps.Add(src)

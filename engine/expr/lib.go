@@ -133,12 +133,7 @@ func (l *library) CompileOptions() []cel.EnvOption {
 		cel.Function("str", cel.Overload("str_dyn", []*cel.Type{dyn}, str,
 			cel.UnaryBinding(toStr))),
 		cel.Function("nullIfEmpty", cel.Overload("null_if_empty_dyn", []*cel.Type{dyn}, dyn,
-			cel.UnaryBinding(func(v ref.Val) ref.Val {
-				if s, ok := v.(types.String); ok && strings.TrimSpace(string(s)) == "" {
-					return types.NullValue
-				}
-				return v
-			}))),
+			cel.UnaryBinding(nullIfEmpty))),
 		cel.Function("coalesce",
 			cel.Overload("coalesce_dyn_dyn", []*cel.Type{dyn, dyn}, dyn,
 				cel.BinaryBinding(func(a, b ref.Val) ref.Val { return coalesce(a, b) })),
@@ -176,6 +171,31 @@ func (l *library) CompileOptions() []cel.EnvOption {
 }
 
 func (*library) ProgramOptions() []cel.ProgramOption { return nil }
+
+// unaryFuncs are the library's one-argument functions over dyn, by name,
+// the same implementations the CEL bindings call.
+func unaryFuncs(zone *time.Location) map[string]func(ref.Val) ref.Val {
+	return map[string]func(ref.Val) ref.Val{
+		"dec":         func(v ref.Val) ref.Val { return toDec(v, '.') },
+		"ts":          func(v ref.Val) ref.Val { return toTime(v, "", zone) },
+		"str":         toStr,
+		"nullIfEmpty": nullIfEmpty,
+		"currency":    toCurrency,
+		"country":     toCountry,
+		"strMap":      toStrMap,
+		"truthy":      truthy,
+		"lower":       textFunc("lower", strings.ToLower),
+		"upper":       textFunc("upper", strings.ToUpper),
+		"trim":        textFunc("trim", strings.TrimSpace),
+	}
+}
+
+func nullIfEmpty(v ref.Val) ref.Val {
+	if s, ok := v.(types.String); ok && strings.TrimSpace(string(s)) == "" {
+		return types.NullValue
+	}
+	return v
+}
 
 // toDec makes an exact decimal of a string, integer or JSON number.
 func toDec(v ref.Val, sep byte) ref.Val {
@@ -278,6 +298,9 @@ func toTime(v ref.Val, layout string, loc *time.Location) ref.Val {
 func ParseTime(s, layout string, loc *time.Location) (time.Time, error) {
 	switch layout {
 	case "":
+		if t, ok := parseISO(s, loc); ok {
+			return t, nil
+		}
 		for _, l := range isoLayouts {
 			if t, err := time.ParseInLocation(l, s, loc); err == nil {
 				return t, nil

@@ -91,14 +91,17 @@ type Sink struct {
 	qbuf *bufio.Writer
 	qenc *json.Encoder
 
+	doneMu  sync.Mutex
 	done    []*staged // finished files waiting for Close
 	outputs []Output
 	closed  bool
 	err     error
 }
 
-// part is the open Parquet file of one partition.
+// part is the open Parquet file of one partition. Its own lock lets the
+// transactions and the table be written concurrently.
 type part struct {
+	mu     sync.Mutex
 	rank   int
 	prefix string // partition key with trailing '/'
 	next   int    // k of the next file
@@ -178,6 +181,20 @@ func (s *Sink) QuarantineKey() string {
 	return fmt.Sprintf("quarantine/network=%s/ingest_date=%s/%s.jsonl", s.network, s.date, s.runID)
 }
 
+// check reports whether the sink still takes rows.
+func (s *Sink) check() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.usable()
+}
+
+// failLocked is fail for callers not holding s.mu.
+func (s *Sink) failLocked(err error) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.fail(err)
+}
+
 func (s *Sink) usable() error {
 	if s.err != nil {
 		return s.err
@@ -212,7 +229,9 @@ func (s *Sink) finish(st *staged) error {
 		err = cerr
 	}
 	st.f = nil
+	s.doneMu.Lock()
 	s.done = append(s.done, st)
+	s.doneMu.Unlock()
 	if err != nil {
 		return fmt.Errorf("lake sink: writing %s: %w", st.key, err)
 	}
@@ -232,32 +251,32 @@ func (s *Sink) stagePart(p *part) (*staged, error) {
 
 // WriteUnified appends unified rows to the run's transactions files.
 func (s *Sink) WriteUnified(rows []row.Unified) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err := s.usable(); err != nil {
+	if err := s.check(); err != nil {
 		return err
 	}
 	if err := ValidateUnified(rows); err != nil {
 		return err
 	}
 	p := &s.tx
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	for len(rows) > 0 {
 		if p.file == nil {
 			st, err := s.stagePart(p)
 			if err != nil {
-				return s.fail(err)
+				return s.failLocked(err)
 			}
 			p.file, p.uw = st, NewUnifiedWriter(st.f)
 		}
 		n := int(min(int64(len(rows)), s.maxRows-p.file.rows))
 		if err := p.uw.write(rows[:n]); err != nil {
-			return s.fail(fmt.Errorf("lake sink: writing %s: %w", p.file.key, err))
+			return s.failLocked(fmt.Errorf("lake sink: writing %s: %w", p.file.key, err))
 		}
 		p.file.rows += int64(n)
 		rows = rows[n:]
 		if p.file.rows >= s.maxRows {
 			if err := s.closePart(p); err != nil {
-				return s.fail(err)
+				return s.failLocked(err)
 			}
 		}
 	}
@@ -267,9 +286,7 @@ func (s *Sink) WriteUnified(rows []row.Unified) error {
 // WriteTable appends rows of the network's own table; each row holds one
 // value per declared column (see TableWriter.Write).
 func (s *Sink) WriteTable(rows [][]any) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err := s.usable(); err != nil {
+	if err := s.check(); err != nil {
 		return err
 	}
 	if s.tableErr != nil {
@@ -279,29 +296,31 @@ func (s *Sink) WriteTable(rows [][]any) error {
 		return err
 	}
 	p := &s.tbl
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	for len(rows) > 0 {
 		if p.file == nil {
 			st, err := s.stagePart(p)
 			if err != nil {
-				return s.fail(err)
+				return s.failLocked(err)
 			}
 			tw, err := NewTableWriter(st.f, s.tableCols)
 			if err != nil {
 				st.f.Close()
 				os.Remove(st.path)
-				return s.fail(err)
+				return s.failLocked(err)
 			}
 			p.file, p.tw = st, tw
 		}
 		n := int(min(int64(len(rows)), s.maxRows-p.file.rows))
 		if err := p.tw.write(rows[:n]); err != nil {
-			return s.fail(fmt.Errorf("lake sink: writing %s: %w", p.file.key, err))
+			return s.failLocked(fmt.Errorf("lake sink: writing %s: %w", p.file.key, err))
 		}
 		p.file.rows += int64(n)
 		rows = rows[n:]
 		if p.file.rows >= s.maxRows {
 			if err := s.closePart(p); err != nil {
-				return s.fail(err)
+				return s.failLocked(err)
 			}
 		}
 	}
@@ -391,6 +410,10 @@ func (s *Sink) Close() error { return s.CloseContext(context.Background()) }
 
 // CloseContext is Close with a context for the store's operations.
 func (s *Sink) CloseContext(ctx context.Context) error {
+	s.tx.mu.Lock()
+	defer s.tx.mu.Unlock()
+	s.tbl.mu.Lock()
+	defer s.tbl.mu.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -499,6 +522,10 @@ func fileIndex(name, runID string) (int, bool) {
 // Abort discards the run's staged files: nothing more appears in the lake.
 // Files that an earlier Close already moved stay.
 func (s *Sink) Abort() {
+	s.tx.mu.Lock()
+	defer s.tx.mu.Unlock()
+	s.tbl.mu.Lock()
+	defer s.tbl.mu.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.abort()

@@ -162,6 +162,13 @@ func NewTableWriter(w io.Writer, cols []Column) (*TableWriter, error) {
 		kinds[i] = kindOf(c.Type)
 	}
 	opts := append(writerOptions(), schema)
+	// Min/max bounds of JSON documents serve no query and cost a
+	// comparison of every value: skip them.
+	for _, c := range cols {
+		if c.Type == "json" {
+			opts = append(opts, parquet.SkipPageBounds(c.Name))
+		}
+	}
 	return &TableWriter{
 		cols:  append([]Column(nil), cols...),
 		kinds: kinds,

@@ -26,7 +26,7 @@ const pageBufferSize = 64 << 10
 // realistic unified rows (36 MB) peaked at +80 MB RSS as one row group and
 // +30 MB with row groups of 128Ki rows, for the same file size and speed.
 // DuckDB's own default (122,880 rows) is close.
-const rowGroupRows = 128 << 10
+const rowGroupRows = 32 << 10
 
 // codec is shared by every writer: it pools its zstd encoders.
 var codec = &zstd.Codec{Level: zstd.SpeedFastest}

@@ -161,7 +161,7 @@ func (m *Mapper) evalColumn(p *expr.Program, kind string) (any, error) {
 	if path := p.Path(); path != nil {
 		return m.fromJSON(m.rec.Field(p.Slot()), kind)
 	}
-	v, err := p.Eval(m.rec)
+	v, err := p.EvalRecord(m.rec)
 	if err != nil {
 		return nil, err
 	}

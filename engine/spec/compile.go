@@ -165,7 +165,7 @@ func (c *compiler) compile() Errors {
 
 func (c *compiler) compileRecord() {
 	sp := c.spec
-	sp.Record = expr.NewPrograms(c.envs[expr.RecordScope])
+	sp.Record = expr.NewPrograms(c.envs[expr.RecordScope], sp.Zone)
 	reserved := map[string]bool{}
 	for _, l := range Lineage {
 		reserved[l] = true

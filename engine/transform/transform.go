@@ -115,14 +115,36 @@ func Run(ctx context.Context, job Job, inputs []Input) (Stats, error) {
 	}()
 	go func() { wg.Wait(); close(out) }()
 
+	// The unified and the network table are written by two goroutines:
+	// each Parquet writer runs on its own core while workers map.
 	var st Stats
+	tables := make(chan [][]any, 2)
+	tableErr := make(chan error, 1)
+	go func() {
+		var err error
+		for rows := range tables {
+			if err == nil {
+				if err = job.Sink.WriteTable(rows); err != nil {
+					err = fmt.Errorf("writing the network table: %w", err)
+				}
+			}
+		}
+		tableErr <- err
+	}()
 	var sinkErr error
 	for b := range out {
 		st.Add(b.stats)
 		if sinkErr != nil {
 			continue // drain
 		}
+		if len(b.table) > 0 {
+			tables <- b.table
+		}
 		sinkErr = write(job.Sink, b)
+	}
+	close(tables)
+	if err := <-tableErr; sinkErr == nil {
+		sinkErr = err
 	}
 	if sinkErr == nil {
 		sinkErr = ctx.Err()
@@ -134,11 +156,6 @@ func write(s *lake.Sink, b *batch) error {
 	if len(b.unified) > 0 {
 		if err := s.WriteUnified(b.unified); err != nil {
 			return fmt.Errorf("writing transactions: %w", err)
-		}
-	}
-	if len(b.table) > 0 {
-		if err := s.WriteTable(b.table); err != nil {
-			return fmt.Errorf("writing the network table: %w", err)
 		}
 	}
 	for _, r := range b.rejects {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/pprof"
 	"sort"
 	"strings"
 )
@@ -31,7 +32,17 @@ var commands = map[string]command{}
 func register(c command) { commands[c.name] = c }
 
 // Main runs the command line in os.Args and returns the exit status.
-func Main() int { return Run(os.Args[1:], os.Stdout, os.Stderr) }
+// AFFLAKE_CPUPROFILE=FILE writes a CPU profile of the command.
+func Main() int {
+	if path := os.Getenv("AFFLAKE_CPUPROFILE"); path != "" {
+		if f, err := os.Create(path); err == nil {
+			if pprof.StartCPUProfile(f) == nil {
+				defer pprof.StopCPUProfile()
+			}
+		}
+	}
+	return Run(os.Args[1:], os.Stdout, os.Stderr)
+}
 
 // Run runs one command line.
 func Run(args []string, stdout, stderr io.Writer) int {

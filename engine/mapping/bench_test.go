@@ -1,0 +1,55 @@
+package mapping
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/tidwall/gjson"
+
+	"github.com/afflake/afflake/engine/row"
+	"github.com/afflake/afflake/engine/spec"
+)
+
+func loadSpec(tb testing.TB, name string) *spec.Spec {
+	tb.Helper()
+	set, errs := spec.Load(filepath.Join("..", "..", "specs"))
+	if len(errs) > 0 {
+		tb.Fatal(errs)
+	}
+	sp, ok := set.Specs[name]
+	if !ok {
+		tb.Fatalf("no spec %s", name)
+	}
+	return sp
+}
+
+// BenchmarkMapAwin maps the Awin fixture's records: the per-record hot
+// path of a transform, without I/O or Parquet.
+func BenchmarkMapAwin(b *testing.B) {
+	sp := loadSpec(b, "awin")
+	body, err := os.ReadFile("../../testdata/awin/transactions.json")
+	if err != nil {
+		b.Fatal(err)
+	}
+	var recs []gjson.Result
+	gjson.ParseBytes(body).ForEach(func(_, v gjson.Result) bool {
+		recs = append(recs, v)
+		return true
+	})
+	recs = recs[:5] // the records that map
+	m := New(sp, Account{ID: "189069", Currency: "GBP"})
+	names, _ := TableColumns(sp)
+	vals := make([]any, len(names))
+	lin := Lineage{RunID: "bench", RawRef: "bench#0", FetchedAt: time.Now()}
+	var u row.Unified
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := m.Map(recs[i%len(recs)], lin, &u, vals); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
+}
