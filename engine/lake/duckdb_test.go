@@ -1,74 +1,14 @@
 package lake
 
 import (
-	"context"
-	"encoding/json"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
-	"time"
 
+	"github.com/afflake/afflake/engine/lake/duckdb"
 	"github.com/afflake/afflake/engine/storage"
 )
-
-// duckDBDir holds the npm package that gives the test a DuckDB: install it
-// with `npm ci --prefix engine/lake/testdata/duckdb`.
-const duckDBDir = "testdata/duckdb"
-
-// requireDuckDB, when set in the environment, turns a missing DuckDB from
-// a skip into a failure (for CI, which installs it).
-const requireDuckDB = "AFFLAKE_REQUIRE_DUCKDB"
-
-type duckResult struct {
-	Version  string                         `json:"version"`
-	Describe map[string][][2]string         `json:"describe"`
-	Queries  map[string][]map[string]string `json:"queries"`
-}
-
-// duckDB runs testdata/duckdb/check.mjs with files (view name → path) and
-// queries (name → SQL, every column cast to VARCHAR).
-func duckDB(t *testing.T, files, queries map[string]string) duckResult {
-	t.Helper()
-	node, err := exec.LookPath("node")
-	missing := ""
-	switch {
-	case err != nil:
-		missing = "node (Node.js 20 or later) is not installed"
-	default:
-		if _, err := os.Stat(filepath.Join(duckDBDir, "node_modules", "@duckdb", "node-api")); err != nil {
-			missing = "@duckdb/node-api is not installed"
-		}
-	}
-	if missing != "" {
-		msg := "no DuckDB: " + missing + "; install it with `npm ci --prefix engine/lake/testdata/duckdb`"
-		if os.Getenv(requireDuckDB) != "" {
-			t.Fatal(msg + " (" + requireDuckDB + " is set, so this fails)")
-		}
-		t.Skip("SKIP DuckDB check, " + msg)
-	}
-	arg, _ := json.Marshal(map[string]any{"files": files, "queries": queries})
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, node, "check.mjs", string(arg))
-	cmd.Dir = duckDBDir
-	out, err := cmd.Output()
-	if err != nil {
-		var stderr string
-		if ee, ok := err.(*exec.ExitError); ok {
-			stderr = string(ee.Stderr)
-		}
-		t.Fatalf("DuckDB check failed: %v\n%s", err, stderr)
-	}
-	var res duckResult
-	if err := json.Unmarshal(out, &res); err != nil {
-		t.Fatalf("DuckDB check output: %v\n%s", err, out)
-	}
-	t.Logf("DuckDB %s", res.Version)
-	return res
-}
 
 // TestDuckDBReadsLakeFiles reads files the Sink put in a lake with DuckDB,
 // an independent Parquet reader: column types, exact sums and values.
@@ -88,7 +28,7 @@ func TestDuckDBReadsLakeFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	root := st.Root()
-	res := duckDB(t, map[string]string{
+	res := duckdb.Run(t, map[string]string{
 		"u": filepath.Join(root, "transactions", "*", "*", "*.parquet"),
 		"t": filepath.Join(root, "tables", "awin", "*", "*.parquet"),
 	}, map[string]string{

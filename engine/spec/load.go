@@ -167,7 +167,21 @@ func decodeFields(v cue.Value, n *Network) error {
 		if !fv.Exists() {
 			continue
 		}
-		if err := fv.Decode(rv.Field(i).Addr().Interface()); err != nil && first == nil {
+		err := fv.Decode(rv.Field(i).Addr().Interface())
+		if err != nil && rt.Field(i).Type == reflect.TypeOf(map[string]string{}) {
+			// Keep the entries that decode (the mapping's expressions), so
+			// that their own errors are reported too.
+			m := map[string]string{}
+			if it, ierr := fv.Fields(); ierr == nil {
+				for it.Next() {
+					if str, serr := it.Value().String(); serr == nil {
+						m[it.Selector().Unquoted()] = str
+					}
+				}
+			}
+			rv.Field(i).Set(reflect.ValueOf(m))
+		}
+		if err != nil && first == nil {
 			first = err
 		}
 	}

@@ -1,0 +1,322 @@
+package fetch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/tidwall/gjson"
+
+	"github.com/afflake/afflake/engine/expr"
+	"github.com/afflake/afflake/engine/extract"
+	"github.com/afflake/afflake/engine/plan"
+	"github.com/afflake/afflake/engine/spec"
+)
+
+// DefaultMaxPages bounds a page loop when the spec does not.
+const DefaultMaxPages = 10000
+
+// fetcher is one Fetch call: one spec, account and window.
+type fetcher struct {
+	c    *Client
+	sp   *spec.Spec
+	acct Account
+	w    plan.Window
+	cr   *credential
+	base string
+
+	accountVars map[string]any
+	windowVars  map[string]any
+	authSecrets []string        // rendered secret auth values
+	seen        map[string]bool // cursors and next URLs already followed
+}
+
+// Fetch gets every page of acct's data in window w, in order, calling
+// emit with each successful page before its records are read (emit
+// stores the raw body). A body that the pagination cannot read (not
+// JSON) is still emitted before Fetch fails on it. Fetch returns nil
+// when the last page was emitted; any error is an *Error naming the
+// network, account, window and page, with every secret masked.
+func (c *Client) Fetch(ctx context.Context, sp *spec.Spec, acct Account, w plan.Window, emit func(Page) error) error {
+	f := &fetcher{
+		c:          c,
+		sp:         sp,
+		acct:       acct,
+		w:          w,
+		base:       strings.TrimRight(sp.BaseURL, "/"),
+		windowVars: plan.WindowVars(sp, w),
+		seen:       map[string]bool{},
+	}
+	if acct.BaseURL != "" {
+		f.base = strings.TrimRight(acct.BaseURL, "/")
+	}
+	f.accountVars = map[string]any{}
+	for k, v := range acct.Extra {
+		f.accountVars[k] = v
+	}
+	f.accountVars["id"] = acct.ID
+	f.accountVars["currency"] = acct.Currency
+	if f.acct.Secrets == nil {
+		f.acct.Secrets = map[string]string{}
+	}
+	if k := sp.Auth.Kind; k == "session" {
+		return f.fail(0, fmt.Errorf("auth kind %q: %w by this engine", k, ErrUnsupported))
+	}
+	f.cr = c.credential(sp, acct)
+	f.authSecrets = f.renderAuthSecrets()
+	return f.run(ctx, emit)
+}
+
+// renderAuthSecrets renders the secret-bearing auth templates that do
+// not depend on the page, so that composed values are masked too.
+func (f *fetcher) renderAuthSecrets() []string {
+	vars := f.requestVars(pageState{}, f.c.now(), map[string]string{})
+	var out []string
+	for _, name := range secretAuthFields {
+		if v, err := f.render(f.sp.AuthParams[name], vars); err == nil && v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// secrets returns every value to mask now.
+func (f *fetcher) secrets() []string {
+	out := make([]string, 0, len(f.acct.Secrets)+len(f.authSecrets)+2)
+	for _, v := range f.acct.Secrets {
+		out = append(out, v)
+	}
+	out = append(out, f.authSecrets...)
+	return append(out, f.cr.obtainedTokens()...)
+}
+
+func (f *fetcher) redact(s string) string { return Redact(s, f.secrets()...) }
+
+// fail wraps err with the place, masking secrets in its text.
+func (f *fetcher) fail(page int, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &Error{Network: f.sp.Name, Account: f.acct.ID, Window: f.w, Page: page, Err: redactedError{err, f.secrets()}}
+}
+
+// redactedError masks secrets in an error's text and keeps its chain.
+type redactedError struct {
+	err     error
+	secrets []string
+}
+
+func (e redactedError) Error() string { return Redact(e.err.Error(), e.secrets...) }
+func (e redactedError) Unwrap() error { return e.err }
+
+func (f *fetcher) firstPage() pageState {
+	pg := f.sp.Pagination
+	st := pageState{seq: 1, number: 1}
+	switch pg.Kind {
+	case "page":
+		st.number = pg.Start
+		st.size = pg.Size
+	case "offset":
+		st.size = pg.Limit
+	}
+	return st
+}
+
+func (f *fetcher) run(ctx context.Context, emit func(Page) error) error {
+	maxPages := f.sp.Pagination.MaxPages
+	if maxPages <= 0 {
+		maxPages = DefaultMaxPages
+	}
+	st := f.firstPage()
+	for {
+		b, res, attempts, err := f.do(ctx, st)
+		if err != nil {
+			return f.fail(st.seq, err)
+		}
+		root, perr := f.parse(res.body)
+		if perr == nil && f.sp.ErrorExpr != nil {
+			if msg, err := f.responseError(root, res, st); err != nil {
+				return f.fail(st.seq, err)
+			} else if msg != "" {
+				return f.fail(st.seq, fmt.Errorf("%w: the response reports an error: %s", ErrBadResponse, msg))
+			}
+		}
+		if err := emit(f.page(st, b, res, attempts)); err != nil {
+			return f.fail(st.seq, err)
+		}
+		f.c.count(f.sp.Name, func(s *NetworkStats) { s.Pages++ })
+		if perr != nil {
+			return f.fail(st.seq, fmt.Errorf("%w: %w", ErrBadResponse, perr))
+		}
+		next, more, err := f.next(st, b, root, res)
+		if err != nil {
+			return f.fail(st.seq, err)
+		}
+		if !more {
+			return nil
+		}
+		if st.seq >= maxPages {
+			return f.fail(st.seq, fmt.Errorf("%w: pagination.max_pages %d reached and the response announces more", ErrPaginationLoop, maxPages))
+		}
+		st = next
+	}
+}
+
+// parse reads a JSON body; other formats are not parsed here.
+func (f *fetcher) parse(body []byte) (gjson.Result, error) {
+	if f.sp.Response.Format != "" && f.sp.Response.Format != "json" {
+		return gjson.Result{}, nil
+	}
+	return extract.Parse(body)
+}
+
+// page makes the Page handed to emit, redacted.
+func (f *fetcher) page(st pageState, b *built, res *exchangeResult, attempts int) Page {
+	sec := f.secrets()
+	var reqBody []byte
+	if b.body != nil {
+		reqBody = redactBytes(append([]byte(nil), b.body...), sec)
+	}
+	return Page{
+		Seq:            st.seq,
+		Method:         b.method,
+		URL:            Redact(b.req.URL.String(), sec...),
+		RequestHeaders: redactHeader(b.req.Header, sec),
+		RequestBody:    reqBody,
+		Status:         res.status,
+		Header:         redactHeader(res.header, sec),
+		Body:           redactBytes(res.body, sec),
+		Started:        res.started,
+		Duration:       res.duration,
+		Attempts:       attempts,
+	}
+}
+
+// do sends the request of page st until it succeeds, fails for good or
+// the retries are spent.
+func (f *fetcher) do(ctx context.Context, st pageState) (*built, *exchangeResult, int, error) {
+	oauth := f.sp.Auth.Kind == "oauth2"
+	refused := ""
+	refreshed := false
+	for attempt := 1; ; attempt++ {
+		token := ""
+		if oauth {
+			var err error
+			if token, err = f.accessToken(ctx, refused); err != nil {
+				return nil, nil, attempt, err
+			}
+		}
+		b, err := f.build(ctx, st, token)
+		if err != nil {
+			return nil, nil, attempt, err
+		}
+		res, err := f.c.exchange(ctx, f.cr, f.sp.Timeout, b.req)
+		f.c.count(f.sp.Name, func(s *NetworkStats) {
+			s.Requests++
+			if res != nil {
+				s.Bytes += int64(len(res.body))
+			}
+		})
+		f.logRequest(ctx, "request", b.method, b.req.URL.String(), st.seq, attempt, res, err)
+		if err == nil && oauth && res.status == http.StatusUnauthorized && !refreshed {
+			// The token may have been revoked before its expiry: get a
+			// new one, once.
+			refused, refreshed = token, true
+			f.c.count(f.sp.Name, func(s *NetworkStats) { s.Retries++ })
+			f.logRetry(ctx, "request", st.seq, attempt, 0, errors.New("401 Unauthorized: requesting a new access token"))
+			continue
+		}
+		wait, retry, ferr := f.classify(res, err, attempt)
+		if !retry {
+			if ferr != nil {
+				return nil, nil, attempt, ferr
+			}
+			return b, res, attempt, nil
+		}
+		f.c.count(f.sp.Name, func(s *NetworkStats) { s.Retries++ })
+		f.logRetry(ctx, "request", st.seq, attempt, wait, ferr)
+		if err := f.c.sleep(ctx, wait); err != nil {
+			return nil, nil, attempt, err
+		}
+	}
+}
+
+func (f *fetcher) logRequest(ctx context.Context, msg, method, rawURL string, page, attempt int, res *exchangeResult, err error) {
+	if !f.c.log.Enabled(ctx, slog.LevelDebug) {
+		return
+	}
+	attrs := []slog.Attr{
+		slog.String("network", f.sp.Name),
+		slog.String("account", f.redact(f.acct.ID)),
+		slog.String("window", f.w.String()),
+		slog.String("method", method),
+		slog.String("url", f.redact(rawURL)),
+		slog.Int("attempt", attempt),
+	}
+	if page > 0 {
+		attrs = append(attrs, slog.Int("page", page))
+	}
+	if res != nil {
+		attrs = append(attrs, slog.Int("status", res.status), slog.Duration("duration", res.duration), slog.Int("bytes", len(res.body)))
+	}
+	if err != nil {
+		attrs = append(attrs, slog.String("error", f.redact(err.Error())))
+	}
+	f.c.log.LogAttrs(ctx, slog.LevelDebug, msg, attrs...)
+}
+
+func (f *fetcher) logRetry(ctx context.Context, msg string, page, attempt int, wait time.Duration, err error) {
+	attrs := []slog.Attr{
+		slog.String("network", f.sp.Name),
+		slog.String("account", f.redact(f.acct.ID)),
+		slog.String("window", f.w.String()),
+		slog.Int("attempt", attempt),
+		slog.Duration("wait", wait),
+	}
+	if page > 0 {
+		attrs = append(attrs, slog.Int("page", page))
+	}
+	if err != nil {
+		attrs = append(attrs, slog.String("error", f.redact(err.Error())))
+	}
+	f.c.log.LogAttrs(ctx, slog.LevelWarn, "retrying "+msg, attrs...)
+}
+
+// responseVars is the response scope of the page st.
+func responseVars(root gjson.Result, res *exchangeResult, st pageState) map[string]any {
+	headers := make(map[string]string, len(res.header))
+	for k, vs := range res.header {
+		if len(vs) > 0 {
+			headers[http.CanonicalHeaderKey(k)] = vs[0]
+		}
+	}
+	out := activation(map[string]any{"headers": headers, "page": st.vars()})
+	out["body"] = expr.FromJSON(root)
+	return out
+}
+
+func (f *fetcher) responseError(root gjson.Result, res *exchangeResult, st pageState) (string, error) {
+	v, err := f.sp.ErrorExpr.Eval(responseVars(root, res, st))
+	if err != nil {
+		if missing(err) {
+			return "", nil
+		}
+		return "", fmt.Errorf("%w: response.error: %w", ErrBadResponse, err)
+	}
+	s, err := spec.Text(v)
+	if err != nil {
+		return "", fmt.Errorf("%w: response.error: %w", ErrBadResponse, err)
+	}
+	return strings.TrimSpace(s), nil
+}
+
+// missing reports an evaluation that failed only because the response
+// lacks a field: pagination reads that as "no next page".
+func missing(err error) bool {
+	s := err.Error()
+	return strings.Contains(s, "no such key") || strings.Contains(s, "no such attribute")
+}
