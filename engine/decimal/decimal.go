@@ -171,7 +171,9 @@ func parse(s string, sep byte) (Decimal, bool, error) {
 	return Decimal{n}, rounded, nil
 }
 
-func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f' }
+func isSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'
+}
 
 // String formats d with all six fractional digits: "19.990000".
 func (d Decimal) String() string {

@@ -5,10 +5,10 @@ package expr
 
 import (
 	"fmt"
-	"time"
 	"regexp"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/google/cel-go/cel"
 	celast "github.com/google/cel-go/common/ast"

@@ -104,7 +104,7 @@ func (o object) eager() traits.Mapper {
 		m[types.String(k.Str)] = FromJSON(v)
 		return true
 	})
-	return types.NewRefValMap(types.DefaultTypeAdapter, m).(traits.Mapper)
+	return types.NewRefValMap(types.DefaultTypeAdapter, m)
 }
 
 type keyIter struct {

@@ -86,11 +86,26 @@ type batch struct {
 // Stats.Errors and the others go on; the returned error is a failure of
 // the lake itself (nothing more can be written).
 func Run(ctx context.Context, job Job, inputs []Input) (Stats, error) {
+	in := make(chan Input)
+	go func() {
+		defer close(in)
+		for _, inp := range inputs {
+			select {
+			case in <- inp:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return Stream(ctx, job, in)
+}
+
+// Stream maps inputs as they arrive, until in is closed.
+func Stream(ctx context.Context, job Job, in <-chan Input) (Stats, error) {
 	workers := job.Workers
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	in := make(chan Input)
 	out := make(chan *batch, workers*2)
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
@@ -103,16 +118,6 @@ func Run(ctx context.Context, job Job, inputs []Input) (Stats, error) {
 			}
 		}()
 	}
-	go func() {
-		defer close(in)
-		for _, inp := range inputs {
-			select {
-			case in <- inp:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
 	go func() { wg.Wait(); close(out) }()
 
 	// The unified and the network table are written by two goroutines:

@@ -324,7 +324,6 @@ type txn struct {
 
 var (
 	devices      = []string{"Windows", "iPhone", "Android Mobile", "Macintosh", "iPad", "Linux"}
-	cjDevices    = []string{"DESKTOP", "MOBILE", "MOBILE", "TABLET"}
 	vouchers     = []string{"SUMMER10", "WINTER-20", "ÉTÉ15", "WELCOME5"}
 	declineWhy   = []string{"Order cancelled", "Goods returned", "Duplicate transaction", "Fraudulent order"}
 	cities       = []string{"New York", "Los Angeles", "London", "München", "Québec", "Zürich"}
