@@ -1,0 +1,97 @@
+package mapping
+
+import (
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tidwall/gjson"
+
+	"github.com/afflake/afflake/engine/row"
+	"github.com/afflake/afflake/engine/spec"
+)
+
+func loadTestSpec(t *testing.T) *spec.Spec {
+	t.Helper()
+	set, errs := spec.Load(filepath.Join("testdata", "specs"))
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	return set.Specs["exact"]
+}
+
+func mapOne(t *testing.T, sp *spec.Spec, m *Mapper, rec string) (row.Unified, []any, error) {
+	t.Helper()
+	names, _ := TableColumns(sp)
+	vals := make([]any, len(names))
+	var u row.Unified
+	err := m.Map(gjson.Parse(rec), Lineage{RunID: "r1", RawRef: "f#0", FetchedAt: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)}, &u, vals)
+	return u, vals, err
+}
+
+func TestExactness(t *testing.T) {
+	sp := loadTestSpec(t)
+	m := New(sp, Account{ID: "a1", Currency: "EUR"})
+	tests := []struct {
+		rec        string
+		id         string
+		sale, comm string
+		at         string
+		rounded    int64
+	}{
+		{`{"id": 900000003, "amount": "12,50", "commission": 19.99, "at": "2026-07-01 12:00:00"}`, "900000003", "12.500000", "19.990000", "2026-07-01T10:00:00Z", 0},
+		{`{"id": "x-1", "amount": "1.234,5", "commission": 248.71766639999998, "at": "2026-01-15T08:30:00"}`, "x-1", "1234.500000", "248.717666", "2026-01-15T07:30:00Z", 1},
+		{`{"id": 12345678901234567890, "amount": "0,1", "commission": "0.1", "at": "2026-03-29T02:30:00+00:00"}`, "12345678901234567890", "0.100000", "0.100000", "2026-03-29T02:30:00Z", 0},
+	}
+	var rounded int64
+	for _, tt := range tests {
+		u, vals, err := mapOne(t, sp, m, tt.rec)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.rec, err)
+		}
+		rounded += tt.rounded
+		got := []string{u.TransactionID, u.Sale().String(), u.Commission().String(), u.TransactionAt.Format(time.RFC3339)}
+		want := []string{tt.id, tt.sale, tt.comm, tt.at}
+		if strings.Join(got, " ") != strings.Join(want, " ") {
+			t.Errorf("%s: got %v, want %v", tt.rec, got, want)
+		}
+		if vals[0] != tt.id {
+			t.Errorf("table id = %v, want %s", vals[0], tt.id)
+		}
+		if u.Currency != "EUR" || u.AccountID != "a1" || u.Network != "exact" || u.RawRef != "f#0" || u.SpecHash != sp.Hash {
+			t.Errorf("engine columns: %+v", u)
+		}
+		if u.RowHash != u.Hash() || len(u.RowHash) != 32 {
+			t.Errorf("row hash %q", u.RowHash)
+		}
+	}
+	if m.Rounded != rounded {
+		t.Errorf("rounded = %d, want %d", m.Rounded, rounded)
+	}
+}
+
+func TestRejections(t *testing.T) {
+	sp := loadTestSpec(t)
+	m := New(sp, Account{ID: "a1"})
+	tests := []struct{ rec, want string }{
+		{`{"id": 1, "amount": "abc", "commission": 1, "at": "2026-07-01"}`, `columns.amount: dec: "abc": not a decimal number`},
+		{`{"id": 1, "amount": "1", "commission": 1e20, "at": "2026-07-01"}`, `transaction.commission_amount: dec: "1e20": out of decimal(18,6) range`},
+		{`{"id": 1, "amount": "1", "commission": 1, "at": "2026-07-01", "currency": "EURO"}`, `transaction.currency: currency: "EURO" is not an ISO 4217 code`},
+		{`{"id": 1, "amount": "1", "commission": 1, "at": "2026-07-01"}`, `transaction.currency: required, got null`},
+		{`{"id": null, "amount": "1", "commission": 1, "at": "2026-07-01", "currency": "EUR"}`, `transaction.transaction_id: required, got null`},
+		{`{"id": 1, "amount": "1", "commission": 1, "at": "01/07/2026", "currency": "EUR"}`, `columns.at: "01/07/2026" is not an ISO 8601 time`},
+		{`[1, 2]`, `record: a record must be a JSON object, got an array`},
+	}
+	for _, tt := range tests {
+		_, _, err := mapOne(t, sp, m, tt.rec)
+		var me *Error
+		if !errors.As(err, &me) {
+			t.Fatalf("%s: err = %v, want a mapping error", tt.rec, err)
+		}
+		if err.Error() != tt.want {
+			t.Errorf("%s:\n got %s\nwant %s", tt.rec, err, tt.want)
+		}
+	}
+}
