@@ -23,6 +23,9 @@ import (
 type Input struct {
 	// Ref names the body in raw_ref and in errors (a raw key or a file).
 	Ref string
+	// Where, when set, names the body in errors instead of Ref, e.g.
+	// "awin account 1 window 2026-10-01..2026-11-01 page 2".
+	Where string
 	// Read returns the body. It is called once, by one worker.
 	Read func() ([]byte, error)
 	// FetchedAt is when the body was received; zero means Job.FetchedAt.
@@ -178,7 +181,11 @@ func mapBody(ctx context.Context, job Job, m *mapping.Mapper, inp Input, out cha
 		fetched = job.FetchedAt
 	}
 	fail := func(err error) {
-		out <- &batch{stats: Stats{Bodies: 1, BodiesFailed: 1, Errors: []error{&BodyError{Ref: inp.Ref, Err: err}}}}
+		where := inp.Where
+		if where == "" {
+			where = inp.Ref
+		}
+		out <- &batch{stats: Stats{Bodies: 1, BodiesFailed: 1, Errors: []error{&BodyError{Ref: where, Err: err}}}}
 	}
 	body, err := inp.Read()
 	if err != nil {

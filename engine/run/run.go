@@ -1,0 +1,268 @@
+// Package run is the scheduled batch job: for every network and account,
+// plan the windows, fetch every page, keep each body in the raw zone
+// before parsing it, map the records into the lake, and write the run
+// manifest. A network or account that fails does not stop the others.
+package run
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/afflake/afflake/engine/fetch"
+	"github.com/afflake/afflake/engine/lake"
+	"github.com/afflake/afflake/engine/mapping"
+	"github.com/afflake/afflake/engine/plan"
+	"github.com/afflake/afflake/engine/spec"
+	"github.com/afflake/afflake/engine/storage"
+	"github.com/afflake/afflake/engine/transform"
+)
+
+// Account is one account of one network, its secrets resolved.
+type Account struct {
+	Network string
+	fetch.Account
+}
+
+// Options configure a run.
+type Options struct {
+	Store    storage.Store
+	Specs    map[string]*spec.Spec
+	Accounts []Account
+	// From and To bound the run; when zero, each network covers its
+	// spec's initial span up to Now.
+	From, To time.Time
+	Now      time.Time
+	RunID    string
+	Fetch    *fetch.Client
+	Logger   *slog.Logger
+	// Workers map bodies in parallel per account; 0 means one per CPU.
+	Workers  int
+	Progress *Progress
+}
+
+// Manifest is the record of one run, written to _runs/<run_id>.json.
+type Manifest struct {
+	RunID    string          `json:"run_id"`
+	Lake     string          `json:"lake"`
+	Started  time.Time       `json:"started_at"`
+	Finished time.Time       `json:"finished_at"`
+	Status   string          `json:"status"` // ok or failed
+	Networks []NetworkResult `json:"networks"`
+}
+
+// NetworkResult is what a run did for one network.
+type NetworkResult struct {
+	Network  string          `json:"network"`
+	SpecHash string          `json:"spec_hash"`
+	Seconds  float64         `json:"seconds"`
+	Accounts []AccountResult `json:"accounts"`
+	Files    []lake.Output   `json:"files"`
+	Errors   []string        `json:"errors,omitempty"`
+}
+
+// AccountResult is what a run did for one account.
+type AccountResult struct {
+	Account     string   `json:"account"`
+	Windows     []string `json:"windows"`
+	Requests    int64    `json:"requests"`
+	Pages       int64    `json:"pages"`
+	Bytes       int64    `json:"bytes"`
+	Records     int64    `json:"records"`
+	Rows        int64    `json:"rows"`
+	Quarantined int64    `json:"quarantined"`
+	Rounded     int64    `json:"amounts_rounded"`
+	Errors      []string `json:"errors,omitempty"`
+}
+
+// Totals adds up the accounts of a network.
+func (n *NetworkResult) Totals() AccountResult {
+	var t AccountResult
+	for _, a := range n.Accounts {
+		t.Requests += a.Requests
+		t.Pages += a.Pages
+		t.Bytes += a.Bytes
+		t.Records += a.Records
+		t.Rows += a.Rows
+		t.Quarantined += a.Quarantined
+		t.Rounded += a.Rounded
+		t.Errors = append(t.Errors, a.Errors...)
+	}
+	t.Errors = append(t.Errors, n.Errors...)
+	return t
+}
+
+// Failed reports whether anything in the run failed: an error, or a
+// record sent to quarantine.
+func (m *Manifest) Failed() bool { return m.Status != "ok" }
+
+// ManifestKey is where a run's manifest lives in the lake.
+func ManifestKey(runID string) string { return "_runs/" + runID + ".json" }
+
+// Run runs every account of o.Accounts. The returned error is for what
+// stops the whole run (the manifest could not be written); failures of
+// networks, accounts, pages and records are in the manifest.
+func Run(ctx context.Context, o Options) (*Manifest, error) {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Now.IsZero() {
+		o.Now = time.Now().UTC()
+	}
+	m := &Manifest{RunID: o.RunID, Lake: o.Store.String(), Started: time.Now().UTC()}
+	byNet := map[string][]Account{}
+	for _, a := range o.Accounts {
+		byNet[a.Network] = append(byNet[a.Network], a)
+	}
+	nets := make([]string, 0, len(byNet))
+	for n := range byNet {
+		nets = append(nets, n)
+	}
+	sort.Strings(nets)
+	m.Networks = make([]NetworkResult, len(nets))
+	var wg sync.WaitGroup
+	for i, name := range nets {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			m.Networks[i] = runNetwork(ctx, o, name, byNet[name])
+		}()
+	}
+	wg.Wait()
+	m.Finished = time.Now().UTC()
+	m.Status = "ok"
+	for i := range m.Networks {
+		t := m.Networks[i].Totals()
+		if len(t.Errors) > 0 || t.Quarantined > 0 {
+			m.Status = "failed"
+		}
+	}
+	b, _ := json.MarshalIndent(m, "", "  ")
+	if err := o.Store.Put(context.WithoutCancel(ctx), ManifestKey(o.RunID), b); err != nil {
+		return m, fmt.Errorf("writing the run manifest: %w", err)
+	}
+	return m, nil
+}
+
+func runNetwork(ctx context.Context, o Options, name string, accts []Account) NetworkResult {
+	start := time.Now()
+	res := NetworkResult{Network: name}
+	sp, ok := o.Specs[name]
+	if !ok {
+		res.Errors = append(res.Errors, fmt.Sprintf("%s: no spec for this network", name))
+		return res
+	}
+	res.SpecHash = sp.Hash
+	names, kinds := mapping.TableColumns(sp)
+	cols := make([]lake.Column, len(names))
+	for i := range names {
+		cols[i] = lake.Column{Name: names[i], Type: kinds[i]}
+	}
+	sink := lake.NewSink(o.Store, name, o.RunID, o.Now, cols, lake.Options{})
+	res.Accounts = make([]AccountResult, len(accts))
+	var wg sync.WaitGroup
+	for i, a := range accts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res.Accounts[i] = runAccount(ctx, o, sp, a, sink)
+		}()
+	}
+	wg.Wait()
+	if err := sink.CloseContext(context.WithoutCancel(ctx)); err != nil {
+		res.Errors = append(res.Errors, fmt.Sprintf("%s: %v", name, err))
+	}
+	res.Files = sink.Outputs()
+	res.Seconds = time.Since(start).Seconds()
+	return res
+}
+
+func runAccount(ctx context.Context, o Options, sp *spec.Spec, a Account, sink *lake.Sink) AccountResult {
+	res := AccountResult{Account: a.ID}
+	log := o.Logger.With("network", sp.Name, "account", a.ID)
+	from, to := o.From, o.To
+	if from.IsZero() {
+		from = o.Now.Add(-sp.Initial)
+	}
+	if to.IsZero() {
+		to = o.Now
+	}
+	windows, err := plan.Windows(sp, from, to)
+	if err != nil {
+		res.Errors = append(res.Errors, fmt.Sprintf("%s account %s: %v", sp.Name, a.ID, err))
+		return res
+	}
+	for _, w := range windows {
+		res.Windows = append(res.Windows, w.String())
+	}
+	o.Progress.plan(sp.Name, len(windows))
+
+	in := make(chan transform.Input, 2)
+	statsc := make(chan transform.Stats, 1)
+	errc := make(chan error, 1)
+	go func() {
+		st, err := transform.Stream(ctx, transform.Job{
+			Spec: sp, Account: mapping.Account{ID: a.ID, Currency: a.Currency, Extra: a.Extra},
+			Sink: sink, RunID: o.RunID, FetchedAt: o.Now, Workers: o.Workers,
+		}, in)
+		statsc <- st
+		errc <- err
+	}()
+
+	var seq atomic.Int64
+	for _, w := range windows {
+		log.Debug("window", "window", w.String())
+		err := o.Fetch.Fetch(ctx, sp, a.Account, w, func(p fetch.Page) error {
+			n := int(seq.Add(1))
+			key := lake.RawKey(sp.Name, a.ID, o.Now, o.RunID, n, sp.Response.Format)
+			meta := lake.RawMeta{
+				Network: sp.Name, AccountID: a.ID, RunID: o.RunID, Window: w.String(), Page: p.Seq,
+				Method: p.Method, URL: p.URL, ReqHeader: p.RequestHeaders, ReqBody: string(p.RequestBody),
+				Status: p.Status, Header: p.Header, Started: p.Started, Duration: p.Duration.Seconds(),
+				Attempts: p.Attempts, SpecHash: sp.Hash,
+			}
+			if err := lake.PutRaw(ctx, o.Store, key, p.Body, meta); err != nil {
+				return err
+			}
+			res.Requests += int64(p.Attempts)
+			res.Pages++
+			res.Bytes += int64(len(p.Body))
+			o.Progress.page(sp.Name)
+			body := p.Body
+			in <- transform.Input{
+				Ref:       key,
+				Where:     fmt.Sprintf("%s account %s window %s page %d", sp.Name, a.ID, w, p.Seq),
+				Read:      func() ([]byte, error) { return body, nil },
+				FetchedAt: p.Started.Add(p.Duration),
+			}
+			return nil
+		})
+		o.Progress.window(sp.Name)
+		if err != nil {
+			log.Error("fetch failed", "window", w.String(), "error", err.Error())
+			res.Errors = append(res.Errors, err.Error())
+			if errors.Is(err, fetch.ErrAuth) || ctx.Err() != nil {
+				break // the next windows would fail the same way
+			}
+		}
+	}
+	close(in)
+	st := <-statsc
+	if err := <-errc; err != nil {
+		res.Errors = append(res.Errors, fmt.Sprintf("%s account %s: %v", sp.Name, a.ID, err))
+	}
+	for _, e := range st.Errors {
+		res.Errors = append(res.Errors, e.Error())
+	}
+	res.Records, res.Rows, res.Quarantined, res.Rounded = st.Records, st.Rows, st.Quarantined, st.Rounded
+	o.Progress.records(sp.Name, st.Records)
+	log.Info("account done", "pages", res.Pages, "records", res.Records, "rows", res.Rows,
+		"quarantined", res.Quarantined, "errors", len(res.Errors))
+	return res
+}
