@@ -161,7 +161,7 @@ func (f *fetcher) requestToken(ctx context.Context) (*oauthToken, error) {
 		if a.ClientAuth != "body" {
 			req.SetBasicAuth(url.QueryEscape(id), url.QueryEscape(secret))
 		}
-		res, err = f.c.roundTrip(ctx, f.sp.Timeout, req)
+		res, err = f.c.pooled(ctx, f.sp.Timeout, req)
 		f.c.count(sp.Name, func(s *NetworkStats) {
 			s.Requests++
 			if res != nil {

@@ -41,6 +41,9 @@ func newTokenAPI(t *testing.T, n int) (*tokenServer, *mockAPI, string) {
 		defer ts.mu.Unlock()
 		ts.forms = append(ts.forms, r.PostForm)
 		if id, sec, ok := r.BasicAuth(); ok {
+			// RFC 6749 2.3.1: form-encoded, then Basic.
+			id, _ = url.QueryUnescape(id)
+			sec, _ = url.QueryUnescape(sec)
 			ts.basic = append(ts.basic, id+":"+sec)
 		}
 		ts.issued++

@@ -120,7 +120,9 @@ func New(opts Options) *Client {
 	}
 	c.pool = pond.NewPool(n)
 	if c.http == nil {
-		c.http = &http.Client{}
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.MaxIdleConnsPerHost = n // keep a connection per worker
+		c.http = &http.Client{Transport: t}
 	}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
@@ -215,7 +217,8 @@ func (c *Client) credential(sp *spec.Spec, acct Account) *credential {
 		return cr
 	}
 	lim := sp.Limits
-	conc := max(lim.Concurrency, 1)
+	// A sub-pool may not be larger than its parent.
+	conc := min(max(lim.Concurrency, 1), c.pool.MaxConcurrency())
 	r := rate.Inf
 	if lim.Rate > 0 {
 		r = rate.Limit(lim.Rate)
@@ -226,14 +229,6 @@ func (c *Client) credential(sp *spec.Spec, acct Account) *credential {
 	}
 	c.creds[key] = cr
 	return cr
-}
-
-// pausedFor returns how long requests must still wait after a
-// Retry-After.
-func (cr *credential) pausedFor(now time.Time) time.Duration {
-	cr.mu.Lock()
-	defer cr.mu.Unlock()
-	return cr.pause.Sub(now)
 }
 
 // pauseUntil holds every request of the credential until t.
@@ -259,22 +254,39 @@ func (cr *credential) obtainedTokens() []string {
 const slotWait = 20 * time.Millisecond
 
 // exchange sends req through the credential's sub-pool once its token
-// bucket allows it, and reads the whole response.
+// bucket allows it and no Retry-After pause holds the credential, and
+// reads the whole response.
 func (c *Client) exchange(ctx context.Context, cr *credential, timeout time.Duration, req *http.Request) (*exchangeResult, error) {
-	if d := cr.pausedFor(c.now()); d > 0 {
-		if err := c.sleep(ctx, d); err != nil {
-			return nil, err
-		}
-	}
+	// waited is the pause deadline this request has already waited out:
+	// each pause is waited for once, whatever the clock says.
+	var waited time.Time
 	for {
+		cr.mu.Lock()
+		pause := cr.pause
+		cr.mu.Unlock()
+		if pause.After(waited) {
+			waited = pause
+			if d := pause.Sub(c.now()); d > 0 {
+				if err := c.sleep(ctx, d); err != nil {
+					return nil, err
+				}
+			}
+		}
 		var (
-			res   *exchangeResult
-			err   error
-			delay time.Duration
+			res    *exchangeResult
+			err    error
+			delay  time.Duration
+			paused bool
 		)
 		task := cr.pool.Submit(func() {
 			if err = ctx.Err(); err != nil {
 				return
+			}
+			cr.mu.Lock()
+			paused = cr.pause.After(waited) && cr.pause.After(c.now())
+			cr.mu.Unlock()
+			if paused {
+				return // a 429 arrived while this request queued
 			}
 			rv := cr.limiter.Reserve()
 			d := rv.Delay()
@@ -296,10 +308,15 @@ func (c *Client) exchange(ctx context.Context, cr *credential, timeout time.Dura
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		}
-		if werr := task.Wait(); werr != nil && res == nil && err == nil && delay == 0 {
-			return nil, werr // the pool was stopped
+		if res == nil && err == nil && delay == 0 && !paused {
+			if werr := task.Wait(); werr != nil {
+				return nil, werr // the pool was stopped
+			}
 		}
-		if delay > 0 {
+		switch {
+		case paused:
+			continue
+		case delay > 0:
 			if err := sleepCtx(ctx, delay-slotWait/2); err != nil {
 				return nil, err
 			}
@@ -307,4 +324,27 @@ func (c *Client) exchange(ctx context.Context, cr *credential, timeout time.Dura
 		}
 		return res, err
 	}
+}
+
+// pooled sends req in the global pool, outside any credential's limits
+// (token requests go to another endpoint).
+func (c *Client) pooled(ctx context.Context, timeout time.Duration, req *http.Request) (*exchangeResult, error) {
+	var (
+		res *exchangeResult
+		err error
+	)
+	task := c.pool.Submit(func() {
+		if err = ctx.Err(); err == nil {
+			res, err = c.roundTrip(ctx, timeout, req)
+		}
+	})
+	select {
+	case <-task.Done():
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	if werr := task.Wait(); werr != nil && res == nil && err == nil {
+		return nil, werr
+	}
+	return res, err
 }

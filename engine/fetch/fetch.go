@@ -37,10 +37,16 @@ type fetcher struct {
 
 // Fetch gets every page of acct's data in window w, in order, calling
 // emit with each successful page before its records are read (emit
-// stores the raw body). A body that the pagination cannot read (not
-// JSON) is still emitted before Fetch fails on it. Fetch returns nil
-// when the last page was emitted; any error is an *Error naming the
-// network, account, window and page, with every secret masked.
+// stores the raw body; it must not modify Page.Body, which the
+// pagination reads afterwards). A body the pagination cannot read (not
+// JSON) is still emitted before Fetch fails on it; a 2xx response whose
+// response.error expression reports an error is not emitted. Fetch
+// returns nil once the last page was emitted; any error is an *Error
+// naming the network, account, window and page, with every secret
+// masked.
+//
+// Query parameters and headers whose template renders empty are not
+// sent. auth.params of OAuth2 are sent as written.
 func (c *Client) Fetch(ctx context.Context, sp *spec.Spec, acct Account, w plan.Window, emit func(Page) error) error {
 	f := &fetcher{
 		c:          c,
@@ -101,7 +107,8 @@ func (f *fetcher) fail(page int, err error) error {
 	if err == nil {
 		return nil
 	}
-	return &Error{Network: f.sp.Name, Account: f.acct.ID, Window: f.w, Page: page, Err: redactedError{err, f.secrets()}}
+	sec := f.secrets()
+	return &Error{Network: f.sp.Name, Account: Redact(f.acct.ID, sec...), Window: f.w, Page: page, Err: redactedError{err, sec}}
 }
 
 // redactedError masks secrets in an error's text and keeps its chain.

@@ -217,6 +217,7 @@ func (m *mockAPI) allIDs() []string {
 
 func (m *mockAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
+	r.Body = io.NopCloser(bytes.NewReader(body))
 	cred := r.Header.Get("X-Api-Key") + r.URL.Query().Get("api_key")
 	m.mu.Lock()
 	nth := len(m.reqs)

@@ -24,7 +24,7 @@ func backoff(attempt int) time.Duration {
 		d *= 2
 	}
 	d = min(d, BackoffCap)
-	return rand.N(d) + time.Millisecond
+	return rand.N(d + 1)
 }
 
 // retryAfter reads a Retry-After header: delay seconds or an HTTP date.
