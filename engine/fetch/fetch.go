@@ -48,6 +48,14 @@ type fetcher struct {
 // Query parameters and headers whose template renders empty are not
 // sent. auth.params of OAuth2 are sent as written.
 func (c *Client) Fetch(ctx context.Context, sp *spec.Spec, acct Account, w plan.Window, emit func(Page) error) error {
+	f, err := c.newFetcher(sp, acct, w)
+	if err != nil {
+		return err
+	}
+	return f.fetch(ctx, emit)
+}
+
+func (c *Client) newFetcher(sp *spec.Spec, acct Account, w plan.Window) (*fetcher, error) {
 	f := &fetcher{
 		c:          c,
 		sp:         sp,
@@ -70,10 +78,45 @@ func (c *Client) Fetch(ctx context.Context, sp *spec.Spec, acct Account, w plan.
 		f.acct.Secrets = map[string]string{}
 	}
 	if k := sp.Auth.Kind; k == "session" {
-		return f.fail(0, fmt.Errorf("auth kind %q: %w by this engine", k, ErrUnsupported))
+		return nil, f.fail(0, fmt.Errorf("auth kind %q: %w by this engine", k, ErrUnsupported))
 	}
 	f.cr = c.credential(sp, acct)
 	f.authSecrets = f.renderAuthSecrets()
+	return f, nil
+}
+
+// Request is a request as a run would send it, every secret masked.
+type Request struct {
+	Method string
+	URL    string
+	Header http.Header
+	Body   string
+}
+
+// Preview renders the first request of a window without sending it
+// (an OAuth2 access token shows as the mask).
+func (c *Client) Preview(sp *spec.Spec, acct Account, w plan.Window) (Request, error) {
+	f, err := c.newFetcher(sp, acct, w)
+	if err != nil {
+		return Request{}, err
+	}
+	b, err := f.build(context.Background(), f.firstPage(), Mask)
+	if err != nil {
+		return Request{}, f.fail(1, err)
+	}
+	h := http.Header{}
+	for k, vs := range b.req.Header {
+		for _, v := range vs {
+			h.Add(k, f.redact(v))
+		}
+	}
+	if h.Get("Authorization") != "" {
+		h.Set("Authorization", Mask)
+	}
+	return Request{Method: b.method, URL: f.redact(b.req.URL.String()), Header: h, Body: f.redact(string(b.body))}, nil
+}
+
+func (f *fetcher) fetch(ctx context.Context, emit func(Page) error) error {
 	return f.run(ctx, emit)
 }
 

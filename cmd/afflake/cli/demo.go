@@ -83,7 +83,7 @@ func runDemo(args []string, stdout, stderr io.Writer) int {
 			specs[a.Network] = &demo
 		}
 		accounts = append(accounts, run.Account{Network: a.Network, Account: fetch.Account{
-			ID: a.ID, Currency: a.Currency, Secrets: a.Secrets, BaseURL: url + "/" + a.Network,
+			ID: a.ID, Currency: a.Currency, Secrets: publicIDsRemoved(a), BaseURL: url + "/" + a.Network,
 		}})
 	}
 	if *runID == "" {

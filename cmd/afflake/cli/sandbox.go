@@ -89,13 +89,14 @@ func sandboxConfig(url string, accts []sandbox.Account) string {
 		fmt.Fprintf(&b, "\t%s: [\n", n)
 		for _, a := range byNet[n] {
 			fmt.Fprintf(&b, "\t\t{\n\t\t\tid:       %s\n\t\t\tcurrency: %q\n\t\t\tbase_url: %q\n\t\t\tsecrets: {\n", strconv.Quote(a.ID), a.Currency, url+"/"+n)
-			keys := make([]string, 0, len(a.Secrets))
-			for k := range a.Secrets {
+			secrets := publicIDsRemoved(a)
+			keys := make([]string, 0, len(secrets))
+			for k := range secrets {
 				keys = append(keys, k)
 			}
 			sort.Strings(keys)
 			for _, k := range keys {
-				fmt.Fprintf(&b, "\t\t\t\t%s: value: %q\n", k, a.Secrets[k])
+				fmt.Fprintf(&b, "\t\t\t\t%s: value: %q\n", k, secrets[k])
 			}
 			b.WriteString("\t\t\t}\n\t\t},\n")
 		}
@@ -103,4 +104,17 @@ func sandboxConfig(url string, accts []sandbox.Account) string {
 	}
 	b.WriteString("}\n")
 	return b.String()
+}
+
+// publicIDsRemoved drops credentials that are the account's own ID (an
+// Impact AccountSID): it is an identifier, not a secret, and masking it
+// would hide the account in every message.
+func publicIDsRemoved(a sandbox.Account) map[string]string {
+	out := map[string]string{}
+	for k, v := range a.Secrets {
+		if v != a.ID {
+			out[k] = v
+		}
+	}
+	return out
 }
