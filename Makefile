@@ -47,7 +47,9 @@ bench: build bench-go
 	bin/afflake-bench run -in bench/awin -- $(BIN) transform --network awin --in bench/awin --out bench/lake --account 189069 --run-id bench
 
 bench-go:
-	$(GO) test -run '^$$' -bench . -benchmem ./engine/decimal/ ./engine/expr/ ./engine/mapping/ ./engine/lake/
+	$(GO) test -run '^$$' -bench . -benchmem ./engine/mapping/ ./engine/lake/
+	# fetch: sandbox with 50 ms latency, 100 requests/s per credential, 2,000 requests over 4 credentials
+	$(GO) test -run '^$$' -bench RateLimitedFetch -benchtime 2000x ./engine/fetch/
 
 docs-check:
 	@true
