@@ -6,7 +6,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/url"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/afflake/afflake/engine/storage"
@@ -16,8 +19,11 @@ import (
 // every secret redacted, the response's status and headers, timing, and
 // the spec version that asked.
 type RawMeta struct {
-	Network   string              `json:"network"`
-	AccountID string              `json:"account_id"`
+	Network   string `json:"network"`
+	AccountID string `json:"account_id"`
+	// Account is the account's configuration other than its secrets
+	// (currency, extra values): what a replay needs to map the body again.
+	Account   map[string]string   `json:"account,omitempty"`
 	RunID     string              `json:"run_id"`
 	Window    string              `json:"window"`
 	Page      int                 `json:"page"`
@@ -60,8 +66,72 @@ func PutRaw(ctx context.Context, store storage.Store, key string, body []byte, m
 	if err != nil {
 		return err
 	}
-	if err := store.Put(ctx, key[:len(key)-len(".gz")]+".meta.json", mb); err != nil {
+	if err := store.Put(ctx, MetaKey(key), mb); err != nil {
 		return fmt.Errorf("raw %s meta: %w", key, err)
 	}
 	return nil
+}
+
+// RawRef is a raw body's place in the lake, parsed from its key.
+type RawRef struct {
+	Key, Network, Account, RunID string
+	Ingest                       time.Time
+	Seq                          int
+}
+
+// ParseRawKey reads a key written by RawKey; ok is false for other keys
+// (the .meta.json files among them).
+func ParseRawKey(key string) (RawRef, bool) {
+	parts := strings.Split(key, "/")
+	if len(parts) != 6 || parts[0] != "raw" || !strings.HasSuffix(parts[5], ".gz") {
+		return RawRef{}, false
+	}
+	net, ok1 := strings.CutPrefix(parts[1], "network=")
+	acct, ok2 := strings.CutPrefix(parts[2], "account=")
+	day, ok3 := strings.CutPrefix(parts[3], "ingest_date=")
+	if !ok1 || !ok2 || !ok3 {
+		return RawRef{}, false
+	}
+	ingest, err := time.Parse(time.DateOnly, day)
+	if err != nil {
+		return RawRef{}, false
+	}
+	acct, err = url.PathUnescape(acct)
+	if err != nil {
+		return RawRef{}, false
+	}
+	seqText, _, _ := strings.Cut(parts[5], ".")
+	seq, err := strconv.Atoi(seqText)
+	if err != nil {
+		return RawRef{}, false
+	}
+	return RawRef{Key: key, Network: net, Account: acct, RunID: parts[4], Ingest: ingest, Seq: seq}, true
+}
+
+// MetaKey is the key of a raw body's .meta.json.
+func MetaKey(rawKey string) string { return strings.TrimSuffix(rawKey, ".gz") + ".meta.json" }
+
+// GetRaw reads a raw body (gunzipped) and its meta.
+func GetRaw(ctx context.Context, store storage.Store, key string) ([]byte, RawMeta, error) {
+	var meta RawMeta
+	gz, err := store.Get(ctx, key)
+	if err != nil {
+		return nil, meta, err
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(gz))
+	if err != nil {
+		return nil, meta, fmt.Errorf("raw %s: %w", key, err)
+	}
+	body, err := io.ReadAll(zr)
+	if err != nil {
+		return nil, meta, fmt.Errorf("raw %s: %w", key, err)
+	}
+	mb, err := store.Get(ctx, MetaKey(key))
+	if err != nil {
+		return body, meta, fmt.Errorf("raw %s meta: %w", key, err)
+	}
+	if err := json.Unmarshal(mb, &meta); err != nil {
+		return body, meta, fmt.Errorf("raw %s meta: %w", key, err)
+	}
+	return body, meta, nil
 }

@@ -28,7 +28,23 @@ type Options struct {
 	// MaxRowsPerFile is the most rows in one Parquet file; 0 means
 	// DefaultMaxRowsPerFile.
 	MaxRowsPerFile int
+	// Parts are the partitions the sink owns (PartTransactions,
+	// PartTables, PartQuarantine, or'ed); 0 means all. Close cleans up
+	// stale files of the run only in the parts it owns, and writing to a
+	// part it does not own is an error.
+	Parts Part
 }
+
+// Part names the partitions of a run's files.
+type Part int
+
+// The parts of a run's files.
+const (
+	PartTransactions Part = 1 << iota
+	PartTables
+	PartQuarantine
+	PartAll = PartTransactions | PartTables | PartQuarantine
+)
 
 // Rejected is a record that could not be mapped, kept in the quarantine
 // with the reason.
@@ -80,6 +96,8 @@ type Sink struct {
 	runID   string
 	date    string
 	maxRows int64
+
+	parts Part
 
 	tableCols  []Column
 	tableKinds []valueKind
@@ -135,6 +153,10 @@ func NewSink(store storage.Store, network, runID string, ingest time.Time, table
 	}
 	if s.maxRows <= 0 {
 		s.maxRows = DefaultMaxRowsPerFile
+	}
+	s.parts = opts.Parts
+	if s.parts == 0 {
+		s.parts = PartAll
 	}
 	switch {
 	case store == nil:
@@ -254,6 +276,9 @@ func (s *Sink) WriteUnified(rows []row.Unified) error {
 	if err := s.check(); err != nil {
 		return err
 	}
+	if s.parts&PartTransactions == 0 {
+		return errors.New("lake sink: this sink does not write transactions")
+	}
 	if err := ValidateUnified(rows); err != nil {
 		return err
 	}
@@ -288,6 +313,9 @@ func (s *Sink) WriteUnified(rows []row.Unified) error {
 func (s *Sink) WriteTable(rows [][]any) error {
 	if err := s.check(); err != nil {
 		return err
+	}
+	if s.parts&PartTables == 0 {
+		return errors.New("lake sink: this sink does not write the network table")
 	}
 	if s.tableErr != nil {
 		return s.tableErr
@@ -365,6 +393,9 @@ func (s *Sink) Quarantine(q Rejected) error {
 	defer s.mu.Unlock()
 	if err := s.usable(); err != nil {
 		return err
+	}
+	if s.parts&PartQuarantine == 0 {
+		return errors.New("lake sink: this sink does not write the quarantine")
 	}
 	if s.quar == nil {
 		st, err := s.stage(s.QuarantineKey())
@@ -475,6 +506,9 @@ func (s *Sink) CloseContext(ctx context.Context) error {
 // partition, and the quarantine file if nothing was quarantined.
 func (s *Sink) removeStale(ctx context.Context) error {
 	for _, p := range []*part{&s.tx, &s.tbl} {
+		if (p == &s.tx && s.parts&PartTransactions == 0) || (p == &s.tbl && s.parts&PartTables == 0) {
+			continue
+		}
 		keys, err := s.store.List(ctx, p.prefix+s.runID+"-")
 		if err != nil {
 			return fmt.Errorf("lake sink: listing %s: %w", p.prefix, err)
@@ -490,6 +524,9 @@ func (s *Sink) removeStale(ctx context.Context) error {
 		}
 	}
 	qkey := s.QuarantineKey()
+	if s.parts&PartQuarantine == 0 {
+		return nil
+	}
 	for _, o := range s.outputs {
 		if o.Key == qkey {
 			return nil

@@ -44,8 +44,8 @@ type Unified struct {
 	PaidAt              *time.Time        `parquet:"paid_at,optional,timestamp(microsecond)" json:"paid_at"`
 	Status              string            `parquet:"status" json:"status"`
 	StatusRaw           string            `parquet:"status_raw" json:"status_raw"`
-	SaleAmount          int64             `parquet:"sale_amount,decimal(6:18)" json:"-"`
-	CommissionAmount    int64             `parquet:"commission_amount,decimal(6:18)" json:"-"`
+	SaleAmount          int64             `parquet:"sale_amount,decimal(6:18)" json:"sale_amount_unscaled"`
+	CommissionAmount    int64             `parquet:"commission_amount,decimal(6:18)" json:"commission_amount_unscaled"`
 	Currency            string            `parquet:"currency" json:"currency"`
 	CustomerType        *string           `parquet:"customer_type,optional" json:"customer_type"`
 	Device              *string           `parquet:"device,optional" json:"device"`

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/afflake/afflake/engine/fetch"
+	"github.com/afflake/afflake/engine/history"
 	"github.com/afflake/afflake/engine/lake"
 	"github.com/afflake/afflake/engine/mapping"
 	"github.com/afflake/afflake/engine/plan"
@@ -45,6 +46,20 @@ type Options struct {
 	// Workers map bodies in parallel per account; 0 means one per CPU.
 	Workers  int
 	Progress *Progress
+	// Stage, when set, is called as the run passes each stage ("raw"
+	// after a body is stored, "parquet" before the files are published,
+	// "commit" before versions are committed, "manifest" before the
+	// manifest is written); an error stops the run there as a crash
+	// would. Tests use it to check that a re-run loses and duplicates
+	// nothing.
+	Stage func(stage string) error
+}
+
+func (o *Options) stage(name string) error {
+	if o.Stage == nil {
+		return nil
+	}
+	return o.Stage(name)
 }
 
 // Manifest is the record of one run, written to _runs/<run_id>.json.
@@ -59,26 +74,32 @@ type Manifest struct {
 
 // NetworkResult is what a run did for one network.
 type NetworkResult struct {
-	Network  string          `json:"network"`
-	SpecHash string          `json:"spec_hash"`
-	Seconds  float64         `json:"seconds"`
-	Accounts []AccountResult `json:"accounts"`
-	Files    []lake.Output   `json:"files"`
-	Errors   []string        `json:"errors,omitempty"`
+	Network  string  `json:"network"`
+	SpecHash string  `json:"spec_hash"`
+	Seconds  float64 `json:"seconds"`
+	// Versions are the rows that were new versions of their transaction;
+	// Unchanged the rows equal to the latest known version.
+	Versions  int64           `json:"versions"`
+	Unchanged int64           `json:"unchanged"`
+	Accounts  []AccountResult `json:"accounts"`
+	Files     []lake.Output   `json:"files"`
+	Errors    []string        `json:"errors,omitempty"`
 }
 
 // AccountResult is what a run did for one account.
 type AccountResult struct {
-	Account     string   `json:"account"`
-	Windows     []string `json:"windows"`
-	Requests    int64    `json:"requests"`
-	Pages       int64    `json:"pages"`
-	Bytes       int64    `json:"bytes"`
-	Records     int64    `json:"records"`
-	Rows        int64    `json:"rows"`
-	Quarantined int64    `json:"quarantined"`
-	Rounded     int64    `json:"amounts_rounded"`
-	Errors      []string `json:"errors,omitempty"`
+	Account     string    `json:"account"`
+	From        time.Time `json:"from"`
+	To          time.Time `json:"to"`
+	Windows     []string  `json:"windows"`
+	Requests    int64     `json:"requests"`
+	Pages       int64     `json:"pages"`
+	Bytes       int64     `json:"bytes"`
+	Records     int64     `json:"records"`
+	Rows        int64     `json:"rows"`
+	Quarantined int64     `json:"quarantined"`
+	Rounded     int64     `json:"amounts_rounded"`
+	Errors      []string  `json:"errors,omitempty"`
 }
 
 // Totals adds up the accounts of a network.
@@ -143,6 +164,9 @@ func Run(ctx context.Context, o Options) (*Manifest, error) {
 			m.Status = "failed"
 		}
 	}
+	if err := o.stage("manifest"); err != nil {
+		return m, err
+	}
 	b, _ := json.MarshalIndent(m, "", "  ")
 	if err := o.Store.Put(context.WithoutCancel(ctx), ManifestKey(o.RunID), b); err != nil {
 		return m, fmt.Errorf("writing the run manifest: %w", err)
@@ -153,46 +177,96 @@ func Run(ctx context.Context, o Options) (*Manifest, error) {
 func runNetwork(ctx context.Context, o Options, name string, accts []Account) NetworkResult {
 	start := time.Now()
 	res := NetworkResult{Network: name}
-	sp, ok := o.Specs[name]
-	if !ok {
-		res.Errors = append(res.Errors, fmt.Sprintf("%s: no spec for this network", name))
+	fail := func(err error) NetworkResult {
+		res.Errors = append(res.Errors, fmt.Sprintf("%s: %v", name, err))
+		res.Seconds = time.Since(start).Seconds()
 		return res
 	}
+	sp, ok := o.Specs[name]
+	if !ok {
+		return fail(errors.New("no spec for this network"))
+	}
 	res.SpecHash = sp.Hash
+	hist := history.Open(o.Store, name)
+	if err := hist.Recover(ctx); err != nil {
+		return fail(err)
+	}
+	marks, err := hist.Watermarks(ctx)
+	if err != nil {
+		return fail(err)
+	}
+	spool, err := history.NewSpool(o.Store.TempDir())
+	if err != nil {
+		return fail(err)
+	}
+	defer spool.Remove()
 	names, kinds := mapping.TableColumns(sp)
 	cols := make([]lake.Column, len(names))
 	for i := range names {
 		cols[i] = lake.Column{Name: names[i], Type: kinds[i]}
 	}
-	sink := lake.NewSink(o.Store, name, o.RunID, o.Now, cols, lake.Options{})
+	sink := lake.NewSink(o.Store, name, o.RunID, o.Now, cols, lake.Options{Parts: lake.PartTables | lake.PartQuarantine})
 	res.Accounts = make([]AccountResult, len(accts))
 	var wg sync.WaitGroup
 	for i, a := range accts {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			res.Accounts[i] = runAccount(ctx, o, sp, a, sink)
+			res.Accounts[i] = runAccount(ctx, o, sp, a, sink, spool, marks[a.ID])
 		}()
 	}
 	wg.Wait()
+	if err := o.stage("parquet"); err != nil {
+		sink.Abort()
+		return fail(err)
+	}
 	if err := sink.CloseContext(context.WithoutCancel(ctx)); err != nil {
-		res.Errors = append(res.Errors, fmt.Sprintf("%s: %v", name, err))
+		return fail(err)
 	}
 	res.Files = sink.Outputs()
+	if err := o.stage("commit"); err != nil {
+		return fail(err)
+	}
+	cs, err := hist.Commit(context.WithoutCancel(ctx), o.RunID, o.Now, spool, history.Latest)
+	if err != nil {
+		return fail(err)
+	}
+	res.Versions, res.Unchanged = cs.Versions, cs.Unchanged
+	done := map[string]time.Time{}
+	for _, a := range res.Accounts {
+		if len(a.Errors) == 0 && !a.To.IsZero() {
+			done[a.Account] = a.To
+		}
+	}
+	if err := hist.SetWatermarks(context.WithoutCancel(ctx), done); err != nil {
+		return fail(err)
+	}
 	res.Seconds = time.Since(start).Seconds()
 	return res
 }
 
-func runAccount(ctx context.Context, o Options, sp *spec.Spec, a Account, sink *lake.Sink) AccountResult {
-	res := AccountResult{Account: a.ID}
-	log := o.Logger.With("network", sp.Name, "account", a.ID)
-	from, to := o.From, o.To
+// Span is the range a run covers for an account: --from/--to when given;
+// else from the watermark minus the spec's lookback, or, on a first run,
+// the spec's initial span; up to now.
+func Span(sp *spec.Spec, from, to, now, watermark time.Time) (time.Time, time.Time) {
 	if from.IsZero() {
-		from = o.Now.Add(-sp.Initial)
+		if watermark.IsZero() {
+			from = now.Add(-sp.Initial)
+		} else {
+			from = watermark.Add(-sp.Lookback)
+		}
 	}
 	if to.IsZero() {
-		to = o.Now
+		to = now
 	}
+	return from, to
+}
+
+func runAccount(ctx context.Context, o Options, sp *spec.Spec, a Account, sink *lake.Sink, rows transform.RowWriter, watermark time.Time) AccountResult {
+	res := AccountResult{Account: a.ID}
+	log := o.Logger.With("network", sp.Name, "account", a.ID)
+	from, to := Span(sp, o.From, o.To, o.Now, watermark)
+	res.From, res.To = from, to
 	windows, err := plan.Windows(sp, from, to)
 	if err != nil {
 		res.Errors = append(res.Errors, fmt.Sprintf("%s account %s: %v", sp.Name, a.ID, err))
@@ -209,12 +283,19 @@ func runAccount(ctx context.Context, o Options, sp *spec.Spec, a Account, sink *
 	go func() {
 		st, err := transform.Stream(ctx, transform.Job{
 			Spec: sp, Account: mapping.Account{ID: a.ID, Currency: a.Currency, Extra: a.Extra},
-			Sink: sink, RunID: o.RunID, FetchedAt: o.Now, Workers: o.Workers,
+			Sink: sink, Rows: rows, RunID: o.RunID, FetchedAt: o.Now, Workers: o.Workers,
 		}, in)
 		statsc <- st
 		errc <- err
 	}()
 
+	acctMeta := map[string]string{"id": a.ID}
+	if a.Currency != "" {
+		acctMeta["currency"] = a.Currency
+	}
+	for k, v := range a.Extra {
+		acctMeta[k] = v
+	}
 	var seq atomic.Int64
 	for _, w := range windows {
 		log.Debug("window", "window", w.String())
@@ -222,12 +303,15 @@ func runAccount(ctx context.Context, o Options, sp *spec.Spec, a Account, sink *
 			n := int(seq.Add(1))
 			key := lake.RawKey(sp.Name, a.ID, o.Now, o.RunID, n, sp.Response.Format)
 			meta := lake.RawMeta{
-				Network: sp.Name, AccountID: a.ID, RunID: o.RunID, Window: w.String(), Page: p.Seq,
+				Network: sp.Name, AccountID: a.ID, Account: acctMeta, RunID: o.RunID, Window: w.String(), Page: p.Seq,
 				Method: p.Method, URL: p.URL, ReqHeader: p.RequestHeaders, ReqBody: string(p.RequestBody),
 				Status: p.Status, Header: p.Header, Started: p.Started, Duration: p.Duration.Seconds(),
 				Attempts: p.Attempts, SpecHash: sp.Hash,
 			}
 			if err := lake.PutRaw(ctx, o.Store, key, p.Body, meta); err != nil {
+				return err
+			}
+			if err := o.stage("raw"); err != nil {
 				return err
 			}
 			res.Requests += int64(p.Attempts)

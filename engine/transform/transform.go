@@ -41,6 +41,14 @@ type Job struct {
 	FetchedAt time.Time
 	// Workers map bodies in parallel; 0 means one per CPU.
 	Workers int
+	// Rows receives the unified rows; nil means Sink. A run sends them
+	// to change detection instead of straight to the lake.
+	Rows RowWriter
+}
+
+// RowWriter takes unified rows.
+type RowWriter interface {
+	WriteUnified(rows []row.Unified) error
 }
 
 // Stats counts what a transform did. Records = Rows + Quarantined.
@@ -148,7 +156,11 @@ func Stream(ctx context.Context, job Job, in <-chan Input) (Stats, error) {
 		if len(b.table) > 0 {
 			tables <- b.table
 		}
-		sinkErr = write(job.Sink, b)
+		rows := job.Rows
+		if rows == nil {
+			rows = job.Sink
+		}
+		sinkErr = write(job.Sink, rows, b)
 	}
 	close(tables)
 	if err := <-tableErr; sinkErr == nil {
@@ -160,9 +172,9 @@ func Stream(ctx context.Context, job Job, in <-chan Input) (Stats, error) {
 	return st, sinkErr
 }
 
-func write(s *lake.Sink, b *batch) error {
+func write(s *lake.Sink, rows RowWriter, b *batch) error {
 	if len(b.unified) > 0 {
-		if err := s.WriteUnified(b.unified); err != nil {
+		if err := rows.WriteUnified(b.unified); err != nil {
 			return fmt.Errorf("writing transactions: %w", err)
 		}
 	}

@@ -134,12 +134,12 @@ func isTerminal(f *os.File) bool {
 // printSummary prints one line per network and the errors.
 func printSummary(w io.Writer, m *run.Manifest) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "network\taccounts\trequests\tpages\trecords\trows\tquarantined\tseconds\t")
+	fmt.Fprintln(tw, "network\taccounts\trequests\tpages\trecords\trows\tquarantined\tversions\tunchanged\tseconds\t")
 	var errs []string
 	for i := range m.Networks {
 		n := &m.Networks[i]
 		t := n.Totals()
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%.1f\t\n", n.Network, len(n.Accounts), t.Requests, t.Pages, t.Records, t.Rows, t.Quarantined, n.Seconds)
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%.1f\t\n", n.Network, len(n.Accounts), t.Requests, t.Pages, t.Records, t.Rows, t.Quarantined, n.Versions, n.Unchanged, n.Seconds)
 		errs = append(errs, t.Errors...)
 	}
 	tw.Flush()

@@ -9,7 +9,10 @@ import (
 
 	"github.com/afflake/afflake/engine/config"
 	"github.com/afflake/afflake/engine/fetch"
+	"github.com/afflake/afflake/engine/history"
 	"github.com/afflake/afflake/engine/plan"
+	"github.com/afflake/afflake/engine/run"
+	"github.com/afflake/afflake/engine/storage"
 )
 
 func init() {
@@ -23,6 +26,7 @@ func runPlan(args []string, stdout, stderr io.Writer) int {
 	to := fs.String("to", "", "end of the range, exclusive (default: now)")
 	configFile := fs.String("config", config.DefaultFile, "the accounts configuration")
 	specsDir := fs.String("specs", "specs", "the specs directory")
+	lakeLoc := fs.String("lake", "", "the lake whose watermarks an incremental run starts from (default: the configuration's lake, if any)")
 	if st, ok := parse(fs, args); !ok {
 		return st
 	}
@@ -42,16 +46,40 @@ func runPlan(args []string, stdout, stderr io.Writer) int {
 	client := fetch.New(fetch.Options{})
 	defer client.Close()
 	now := time.Now().UTC()
+	if *lakeLoc == "" {
+		*lakeLoc = sel.cfg.Lake
+	}
+	marks := map[string]map[string]time.Time{}
+	if *lakeLoc != "" {
+		store, err := storage.Open(*lakeLoc)
+		if err != nil {
+			fmt.Fprintf(stderr, "afflake plan: %v\n", err)
+			return ExitUsage
+		}
+		for _, a := range accts {
+			if _, ok := marks[a.Network]; !ok {
+				m, err := history.Open(store, a.Network).Watermarks(context.Background())
+				if err != nil {
+					fmt.Fprintf(stderr, "afflake plan: %v\n", err)
+					return ExitFailed
+				}
+				marks[a.Network] = m
+			}
+		}
+	}
 	status := ExitOK
 	for _, a := range accts {
 		sp := sel.specs.Specs[a.Network]
-		f, t := start, end
-		if f.IsZero() {
-			f = now.Add(-sp.Initial)
+		wm := marks[a.Network][a.ID]
+		f, t := run.Span(sp, start, end, now, wm)
+		how := "first run: the spec's initial span " + sp.Window.Initial
+		switch {
+		case !start.IsZero():
+			how = "--from"
+		case !wm.IsZero():
+			how = "watermark " + wm.Format(time.RFC3339) + " minus lookback " + sp.Window.Lookback
 		}
-		if t.IsZero() {
-			t = now
-		}
+		fmt.Fprintf(stdout, "%s account %s: %s..%s (%s)\n", a.Network, a.ID, f.Format(time.RFC3339), t.Format(time.RFC3339), how)
 		windows, err := plan.Windows(sp, f, t)
 		if err != nil {
 			fmt.Fprintf(stderr, "%s account %s: %v\n", a.Network, a.ID, err)
