@@ -53,14 +53,27 @@ type Options struct {
 	// would. Tests use it to check that a re-run loses and duplicates
 	// nothing.
 	Stage func(stage string) error
+
+	crashed *atomic.Bool
 }
 
+// stage passes a stage; after a failed stage every later one fails too,
+// as after a crash.
 func (o *Options) stage(name string) error {
 	if o.Stage == nil {
 		return nil
 	}
-	return o.Stage(name)
+	if o.crashed.Load() {
+		return errCrashed
+	}
+	if err := o.Stage(name); err != nil {
+		o.crashed.Store(true)
+		return err
+	}
+	return nil
 }
+
+var errCrashed = errors.New("stopped at an earlier stage")
 
 // Manifest is the record of one run, written to _runs/<run_id>.json.
 type Manifest struct {
@@ -136,6 +149,7 @@ func Run(ctx context.Context, o Options) (*Manifest, error) {
 	if o.Now.IsZero() {
 		o.Now = time.Now().UTC()
 	}
+	o.crashed = new(atomic.Bool)
 	m := &Manifest{RunID: o.RunID, Lake: o.Store.String(), Started: time.Now().UTC()}
 	byNet := map[string][]Account{}
 	for _, a := range o.Accounts {
@@ -163,6 +177,9 @@ func Run(ctx context.Context, o Options) (*Manifest, error) {
 		if len(t.Errors) > 0 || t.Quarantined > 0 {
 			m.Status = "failed"
 		}
+	}
+	if o.crashed.Load() {
+		return m, errCrashed
 	}
 	if err := o.stage("manifest"); err != nil {
 		return m, err
@@ -219,6 +236,10 @@ func runNetwork(ctx context.Context, o Options, name string, accts []Account) Ne
 	if err := o.stage("parquet"); err != nil {
 		sink.Abort()
 		return fail(err)
+	}
+	if o.crashed.Load() {
+		sink.Abort()
+		return fail(errCrashed)
 	}
 	if err := sink.CloseContext(context.WithoutCancel(ctx)); err != nil {
 		return fail(err)
