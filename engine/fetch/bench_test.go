@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/afflake/afflake/engine/fetch/fetchbench"
+	"github.com/afflake/afflake/cmd/afflake-bench/fetchbench"
 )
 
 // BenchmarkRateLimitedFetch: b.N single-page fetches over 4 credentials

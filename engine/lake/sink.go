@@ -23,7 +23,7 @@ import (
 // starts the next one.
 const DefaultMaxRowsPerFile = 1_000_000
 
-// Options tune a Sink.
+// Options configure a Sink.
 type Options struct {
 	// MaxRowsPerFile is the most rows in one Parquet file; 0 means
 	// DefaultMaxRowsPerFile.

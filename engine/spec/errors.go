@@ -13,7 +13,7 @@ type Error struct {
 	File      string // path as given to Load, relative where possible
 	abs       string // the file's absolute path, to quote its source
 	Line, Col int    // 1-based; 0 when unknown
-	Path      string // e.g. networks.awin.transaction.sale_amount
+	Path      string // e.g. networks.<name>.transaction.sale_amount
 	Msg       string
 }
 

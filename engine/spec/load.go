@@ -308,7 +308,7 @@ func inSchemas(p token.Pos) bool {
 }
 
 // fieldPos finds the position of the field at an error's path. Paths
-// are absolute (networks.awin.…); base may be the whole package or one
+// are absolute (networks.<name>.…); base may be the whole package or one
 // network.
 func fieldPos(base cue.Value, path []string) token.Pos {
 	if !base.Exists() || len(path) == 0 {

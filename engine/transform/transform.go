@@ -24,7 +24,7 @@ type Input struct {
 	// Ref names the body in raw_ref and in errors (a raw key or a file).
 	Ref string
 	// Where, when set, names the body in errors instead of Ref, e.g.
-	// "awin account 1 window 2026-10-01..2026-11-01 page 2".
+	// "<network> account 1 window 2026-10-01..2026-11-01 page 2".
 	Where string
 	// Read returns the body. It is called once, by one worker.
 	Read func() ([]byte, error)

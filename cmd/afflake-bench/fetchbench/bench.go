@@ -162,7 +162,7 @@ func Run(ctx context.Context, n int, credentials int, rate float64, latency time
 // this checkout.
 func specDir() (string, error) {
 	if _, file, _, ok := runtime.Caller(0); ok {
-		d := filepath.Join(filepath.Dir(file), "..", "testdata", "specs")
+		d := filepath.Join(filepath.Dir(file), "..", "..", "..", "engine", "fetch", "testdata", "specs")
 		if fi, err := os.Stat(d); err == nil && fi.IsDir() {
 			return d, nil
 		}
