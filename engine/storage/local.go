@@ -42,10 +42,18 @@ func Local(root string) (*LocalStore, error) {
 		return nil, fmt.Errorf("lake directory %s: %w", root, err)
 	}
 	s := &LocalStore{root: abs, tmp: filepath.Join(abs, tmpName)}
-	if err := os.MkdirAll(s.tmp, 0o755); err != nil {
-		return nil, fmt.Errorf("lake directory %s cannot be created: %w", abs, err)
+	if err := s.probe(); err != nil {
+		return nil, err
 	}
-	// Prove that files can be created, written and removed there.
+	return s, nil
+}
+
+// probe creates the root and the staging directory if needed and proves
+// that files can be created, written and removed there.
+func (s *LocalStore) probe() error {
+	if err := os.MkdirAll(s.tmp, 0o755); err != nil {
+		return fmt.Errorf("lake directory %s cannot be created: %w", s.root, err)
+	}
 	f, err := os.CreateTemp(s.tmp, ".probe-*")
 	if err == nil {
 		_, err = f.Write([]byte("ok"))
@@ -57,9 +65,18 @@ func Local(root string) (*LocalStore, error) {
 		}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("lake directory %s is not writable: %w", abs, err)
+		return fmt.Errorf("lake directory %s is not writable: %w", s.root, err)
 	}
-	return s, nil
+	return nil
+}
+
+// Check proves again that the lake's directory exists (it is re-created
+// if it was removed) and is writable.
+func (s *LocalStore) Check(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("lake directory %s: %w", s.root, err)
+	}
+	return s.probe()
 }
 
 // Root is the lake's directory (absolute).

@@ -76,8 +76,10 @@ func TestOpen(t *testing.T) {
 		wantErr string
 		root    string
 	}{
-		{loc: "s3://bucket/prefix", wantErr: "s3 lakes are not supported yet"},
-		{loc: "S3://bucket", wantErr: "s3 lakes are not supported yet"},
+		{loc: "s3://bucket/prefix", root: "s3://bucket/prefix"},
+		{loc: "S3://bucket", root: "s3://bucket"},
+		{loc: "s3://", wantErr: "lake s3://: no bucket name"},
+		{loc: "s3://Bucket/x", wantErr: "invalid bucket name"},
 		{loc: "", wantErr: "empty"},
 		{loc: filepath.Join(dir, "plain"), root: filepath.Join(dir, "plain")},
 		{loc: "file://" + filepath.Join(dir, "url"), root: filepath.Join(dir, "url")},
@@ -86,9 +88,6 @@ func TestOpen(t *testing.T) {
 		if tc.wantErr != "" {
 			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 				t.Errorf("Open(%q) err = %v, want %q", tc.loc, err, tc.wantErr)
-			}
-			if strings.HasPrefix(strings.ToLower(tc.loc), "s3://") && !errors.Is(err, ErrS3Unsupported) {
-				t.Errorf("Open(%q) err = %v, want ErrS3Unsupported", tc.loc, err)
 			}
 			continue
 		}

@@ -1,5 +1,5 @@
-// Package storage is where the lake lives: a local directory now, S3 later,
-// behind one interface. Keys are '/'-separated paths relative to the lake's
+// Package storage is where the lake lives: a local directory or an S3
+// bucket, behind one interface. Keys are '/'-separated paths relative to the lake's
 // root ("transactions/network=<name>/ingest_date=2026-11-01/r1-0.parquet").
 //
 // Every write is atomic: a reader sees either the previous object under a
@@ -14,8 +14,8 @@ import (
 	"strings"
 )
 
-// Store is where the lake lives: a local directory now, S3 later (same
-// interface).
+// Store is where the lake lives: a local directory (LocalStore) or an S3
+// bucket (S3Store).
 type Store interface {
 	// PutFile moves/uploads the finished local file at path to key
 	// atomically: a reader never sees a partial object. The local file is
@@ -37,23 +37,51 @@ type Store interface {
 	Delete(ctx context.Context, key string) error
 	// TempDir is where writers stage files before PutFile. For a local
 	// store it is <root>/_tmp, on the same filesystem, so PutFile is a
-	// rename.
+	// rename; for S3 it is a local temporary directory.
 	TempDir() string
+	// Check proves that the lake can be written, so that a run can stop
+	// before it sends any request: for a local store, a writable
+	// directory; for S3, credentials, the bucket, and a small object
+	// written and deleted (_state/.probe). Its errors name the lake.
+	Check(ctx context.Context) error
 	// String is the lake's location, for messages.
 	String() string
 }
 
-// ErrS3Unsupported is returned by Open for an s3:// location.
-var ErrS3Unsupported = errors.New("s3 lakes are not supported yet")
+// Conditional is implemented by stores that can write an object only if it
+// is unchanged since it was read, so that two runs sharing state cannot
+// overwrite each other's writes. Both LocalStore and S3Store implement it;
+// callers type-assert.
+type Conditional interface {
+	// GetWithETag returns the object under key and its ETag, an opaque
+	// version tag; errors.Is(err, fs.ErrNotExist) when there is none.
+	GetWithETag(ctx context.Context, key string) (data []byte, etag string, err error)
+	// PutIfMatch replaces the object under key only if its ETag is still
+	// etag, and returns the new ETag; ErrPrecondition if the object has
+	// changed or is gone.
+	PutIfMatch(ctx context.Context, key string, data []byte, etag string) (newETag string, err error)
+	// PutIfAbsent stores data under key only if there is no object there;
+	// ErrPrecondition if there is.
+	PutIfAbsent(ctx context.Context, key string, data []byte) error
+}
 
-// Open returns the store at location: "s3://bucket/prefix" (not supported
-// yet), "file:///path" or a plain directory path.
+// ErrPrecondition is the error of a conditional write that lost: the
+// object changed, appeared or disappeared since it was read.
+var ErrPrecondition = errors.New("precondition failed")
+
+// Open returns the store at location: "s3://bucket/prefix" (see S3 for
+// the configuration it reads), "file:///path" or a plain directory path.
+// It sends no request to S3; Check does.
 func Open(location string) (Store, error) {
 	switch {
 	case location == "":
 		return nil, errors.New("lake location is empty")
-	case strings.HasPrefix(strings.ToLower(location), "s3://"):
-		return nil, fmt.Errorf("%s: %w", location, ErrS3Unsupported)
+	case hasS3Scheme(location):
+		s, err := S3(context.Background(), location, Options{})
+		if err != nil {
+			return nil, err
+		}
+		return s, nil
 	case strings.HasPrefix(location, "file://"):
 		location = strings.TrimPrefix(location, "file://")
 	}
