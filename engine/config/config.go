@@ -50,6 +50,9 @@ type Account struct {
 	ID       string // readable in specs as account.id
 	Currency string // for records that carry none; empty when not set
 	BaseURL  string // overrides the spec's base_url when set
+	// Origins maps other origins the spec calls (token endpoints) to
+	// replacements, like BaseURL does for the base URL.
+	Origins  map[string]string
 	Timezone string // IANA name; empty when not set
 	// Extra holds further values, readable in specs as account.<key>.
 	Extra map[string]string
@@ -217,6 +220,7 @@ type accountDoc struct {
 	ID       string               `json:"id"`
 	Currency string               `json:"currency"`
 	BaseURL  string               `json:"base_url"`
+	Origins  map[string]string    `json:"origins"`
 	Timezone string               `json:"timezone"`
 	Extra    map[string]string    `json:"extra"`
 	Secrets  map[string]secretDoc `json:"secrets"`
@@ -350,6 +354,7 @@ func (l *loader) account(network string, i int, v cue.Value) (Account, bool) {
 		ID:       d.ID,
 		Currency: d.Currency,
 		BaseURL:  d.BaseURL,
+		Origins:  nilIfEmpty(d.Origins),
 		Timezone: d.Timezone,
 		Extra:    d.Extra,
 		Secrets:  secrets,
@@ -485,4 +490,11 @@ func (l *loader) errorAt(path []string, msg string) {
 
 func (l *loader) pos(path []string) token.Pos {
 	return userPos(l.user, path, l.file)
+}
+
+func nilIfEmpty(m map[string]string) map[string]string {
+	if len(m) == 0 {
+		return nil
+	}
+	return m
 }

@@ -1,13 +1,19 @@
-// Package extract finds the records in a response body.
+// Package extract finds the records in a response body. Every format
+// is read into the same record view, JSON: a CSV or XML body is
+// converted once (see CSV and XML), then gjson paths, pagination and
+// mappings read it as they read a JSON body.
 package extract
 
 import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"unsafe"
 
 	"github.com/tidwall/gjson"
+
+	"github.com/afflake/afflake/engine/spec"
 )
 
 // ErrBody marks a body that cannot be read at all; nothing of it is
@@ -16,13 +22,22 @@ var ErrBody = errors.New("unreadable body")
 
 // BodyError says why a body could not be read, and where.
 type BodyError struct {
-	Offset int64 // byte offset of the problem, -1 if unknown
+	Format string // "JSON" (also when empty), "CSV" or "XML"
+	Offset int64  // byte offset of the problem, -1 if unknown
+	Line   int    // 1-based line of the problem, 0 if unknown
 	Msg    string
 }
 
 func (e *BodyError) Error() string {
-	if e.Offset >= 0 {
-		return fmt.Sprintf("not valid JSON at byte %d: %s", e.Offset, e.Msg)
+	format := e.Format
+	if format == "" {
+		format = "JSON"
+	}
+	switch {
+	case e.Line > 0:
+		return fmt.Sprintf("not valid %s at line %d: %s", format, e.Line, e.Msg)
+	case e.Offset >= 0:
+		return fmt.Sprintf("not valid %s at byte %d: %s", format, e.Offset, e.Msg)
 	}
 	return e.Msg
 }
@@ -91,4 +106,164 @@ func Each(arr gjson.Result, fn func(i int, rec gjson.Result) error) error {
 		return err == nil
 	})
 	return err
+}
+
+// Doc is a response body in the record view.
+type Doc struct {
+	// Root is the whole document, JSON whatever the body's format: what
+	// pagination and error expressions see as body.
+	Root   gjson.Result
+	path   string
+	unwind []string
+}
+
+// Read reads body as the spec's response says (format, delimiter,
+// element, records, unwind) and returns its record view. A JSON body is
+// not copied: the view references it, so the caller must not modify it.
+func Read(body []byte, r spec.Response) (Doc, error) {
+	doc := Doc{path: r.Records}
+	if r.Unwind != "" {
+		doc.unwind = strings.Split(r.Unwind, ".")
+	}
+	var conv []byte
+	var err error
+	switch r.Format {
+	case "", "json":
+		doc.Root, err = Parse(body)
+		return doc, err
+	case "csv":
+		delim := ','
+		if r.Delimiter != "" {
+			delim = []rune(r.Delimiter)[0]
+		}
+		conv, err = CSV(body, delim)
+	case "xml":
+		elem := ElementPath(r.Element)
+		conv, err = XML(body, elem)
+		if doc.path == "" {
+			doc.path = gjsonPath(elem)
+		}
+	default:
+		return doc, &BodyError{Offset: -1, Msg: fmt.Sprintf("response.format %q is not a format this engine reads", r.Format)}
+	}
+	if err != nil {
+		return doc, err
+	}
+	doc.Root = gjson.Parse(unsafe.String(unsafe.SliceData(conv), len(conv)))
+	return doc, nil
+}
+
+// gjsonPath joins names into a gjson path, escaping what gjson reads as
+// syntax.
+func gjsonPath(names []string) string {
+	var b strings.Builder
+	for i, n := range names {
+		if i > 0 {
+			b.WriteByte('.')
+		}
+		for _, c := range n {
+			if strings.ContainsRune(`.*?|#@\!=<>%{}[]"`, c) {
+				b.WriteByte('\\')
+			}
+			b.WriteRune(c)
+		}
+	}
+	return b.String()
+}
+
+// RecordsPath is the gjson path of the record array in Root ("" for a
+// top-level array).
+func (d Doc) RecordsPath() string { return d.path }
+
+// Records returns the record array. With response.unwind, each record
+// becomes one record per element of its array at that path, the
+// element in the array's place; a record whose array is empty, null or
+// missing stays one record with null there, and a single object is read
+// as an array of one.
+func (d Doc) Records() (gjson.Result, error) {
+	arr, err := Records(d.Root, d.path)
+	if err != nil || d.unwind == nil {
+		return arr, err
+	}
+	out := make([]byte, 0, len(arr.Raw)+len(arr.Raw)/4)
+	out = append(out, '[')
+	n := 0
+	arr.ForEach(func(_, rec gjson.Result) bool {
+		if !rec.IsObject() {
+			out = appendSep(out, n)
+			out = append(out, rec.Raw...)
+			n++
+			return true
+		}
+		elems := rec.Get(gjsonPath(d.unwind))
+		switch {
+		case elems.IsArray() && len(elems.Array()) > 0:
+			elems.ForEach(func(_, e gjson.Result) bool {
+				out = appendSep(out, n)
+				out = replaceAt(out, rec, d.unwind, e.Raw)
+				n++
+				return true
+			})
+		case elems.IsObject():
+			out = appendSep(out, n)
+			out = replaceAt(out, rec, d.unwind, elems.Raw)
+			n++
+		default:
+			out = appendSep(out, n)
+			out = replaceAt(out, rec, d.unwind, "null")
+			n++
+		}
+		return true
+	})
+	out = append(out, ']')
+	return gjson.Parse(unsafe.String(unsafe.SliceData(out), len(out))), nil
+}
+
+func appendSep(out []byte, n int) []byte {
+	if n > 0 {
+		return append(out, ',')
+	}
+	return out
+}
+
+// replaceAt appends obj with the value at path replaced by val (added
+// when missing).
+func replaceAt(out []byte, obj gjson.Result, path []string, val string) []byte {
+	out = append(out, '{')
+	first, found := true, false
+	obj.ForEach(func(k, v gjson.Result) bool {
+		if !first {
+			out = append(out, ',')
+		}
+		first = false
+		out = append(out, k.Raw...)
+		out = append(out, ':')
+		switch {
+		case k.Str != path[0] || found:
+			out = append(out, v.Raw...)
+		case len(path) == 1:
+			out = append(out, val...)
+			found = true
+		case v.IsObject():
+			out = replaceAt(out, v, path[1:], val)
+			found = true
+		default:
+			out = replaceAt(out, gjson.Result{}, path[1:], val)
+			found = true
+		}
+		return true
+	})
+	if !found {
+		if !first {
+			out = append(out, ',')
+		}
+		out = appendString(out, path[0])
+		out = append(out, ':')
+		if len(path) == 1 {
+			out = append(out, val...)
+		} else {
+			out = replaceAt(out, gjson.Result{}, path[1:], val)
+		}
+	}
+	return append(out, '}')
 }

@@ -2,7 +2,10 @@ package fetch
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -17,7 +20,8 @@ func (f *fetcher) authHeaders(req *http.Request, vars map[string]any, token stri
 	sp := f.sp
 	a := sp.Auth
 	switch a.Kind {
-	case "", "none":
+	case "", "none", "session":
+		// A session travels where the spec's templates put session.token.
 	case "api_key":
 		if a.In == "query" {
 			return nil
@@ -101,11 +105,77 @@ func (f *fetcher) accessToken(ctx context.Context, refused string) (string, erro
 	return t.access, nil
 }
 
-// requestToken posts the grant to the token endpoint.
+// requestToken posts the grant to the token endpoint. For the
+// refresh_token grant the refresh token sent is the newest known: one
+// rotated earlier in this run, else the stored one, else the
+// configured one; a stored one that is refused is followed by one try
+// of the configured one. A new refresh token in the response is kept
+// and stored.
 func (f *fetcher) requestToken(ctx context.Context) (*oauthToken, error) {
+	a := f.sp.Auth
+	if a.Grant != "refresh_token" {
+		res, err := f.postToken(ctx, "")
+		if err != nil {
+			return nil, err
+		}
+		return f.readToken(ctx, res, "")
+	}
+	rt, fromStore, err := f.refreshToken(ctx)
+	if err != nil {
+		return nil, err
+	}
+	res, err := f.postToken(ctx, rt)
+	if err != nil && fromStore && errors.Is(err, ErrAuth) {
+		configured, cerr := f.render(f.sp.AuthParams["refresh_token"], f.requestVars(pageState{}, f.c.now(), map[string]string{"method": http.MethodPost}, nil))
+		if cerr == nil && configured != "" && configured != rt {
+			f.c.log.LogAttrs(ctx, slog.LevelWarn, "stored refresh token refused; trying the configured one",
+				slog.String("network", f.sp.Name), slog.String("account", f.redact(f.acct.ID)))
+			rt = configured
+			res, err = f.postToken(ctx, rt)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	return f.readToken(ctx, res, rt)
+}
+
+// refreshToken returns the refresh token to send, and whether it came
+// from the token store.
+func (f *fetcher) refreshToken(ctx context.Context) (string, bool, error) {
+	cr := f.cr
+	cr.mu.Lock()
+	rt := cr.refresh[f.acct.ID]
+	cr.mu.Unlock()
+	if rt != "" {
+		return rt, false, nil
+	}
+	if f.c.tokens != nil {
+		stored, ok, err := f.c.tokens.Load(ctx, TokenKey(f.sp.Name, f.acct.ID))
+		if err != nil {
+			return "", false, fmt.Errorf("%w: loading the refresh token: %w", ErrAuth, err)
+		}
+		if ok {
+			cr.keep(stored)
+			return stored, true, nil
+		}
+	}
+	configured, err := f.render(f.sp.AuthParams["refresh_token"], f.requestVars(pageState{}, f.c.now(), map[string]string{"method": http.MethodPost}, nil))
+	if err != nil {
+		return "", false, fmt.Errorf("auth.refresh_token: %w", err)
+	}
+	if configured == "" {
+		return "", false, fmt.Errorf("%w: auth.refresh_token is empty", ErrAuth)
+	}
+	return configured, false, nil
+}
+
+// postToken sends the token request, refresh being the refresh token of
+// the refresh_token grant, and returns the successful response.
+func (f *fetcher) postToken(ctx context.Context, refresh string) (*exchangeResult, error) {
 	sp := f.sp
 	a := sp.Auth
-	vars := f.requestVars(pageState{}, f.c.now(), map[string]string{"method": http.MethodPost})
+	vars := f.requestVars(pageState{}, f.c.now(), map[string]string{"method": http.MethodPost}, nil)
 	field := func(name string) (string, error) {
 		v, err := f.render(sp.AuthParams[name], vars)
 		if err != nil {
@@ -127,7 +197,7 @@ func (f *fetcher) requestToken(ctx context.Context) (*oauthToken, error) {
 	}
 	form := url.Values{"grant_type": {a.Grant}}
 	for _, name := range []string{"scope", "username", "password", "refresh_token"} {
-		if sp.AuthParams[name] == nil {
+		if sp.AuthParams[name] == nil || name == "refresh_token" {
 			continue
 		}
 		v, err := field(name)
@@ -138,24 +208,52 @@ func (f *fetcher) requestToken(ctx context.Context) (*oauthToken, error) {
 			form.Set(name, v)
 		}
 	}
-	for k, v := range a.Params {
-		form.Set(k, v)
+	if a.Grant == "refresh_token" {
+		form.Set("refresh_token", refresh)
+	} else if sp.AuthParams["refresh_token"] != nil {
+		v, err := field("refresh_token")
+		if err != nil {
+			return nil, err
+		}
+		if v != "" {
+			form.Set("refresh_token", v)
+		}
+	}
+	for _, p := range sp.TokenParams {
+		v, err := f.render(p.T, vars)
+		if err != nil {
+			return nil, fmt.Errorf("auth.params.%s: %w", p.Name, err)
+		}
+		form.Set(p.Name, v)
 	}
 	if a.ClientAuth == "body" {
 		form.Set("client_id", id)
 		form.Set("client_secret", secret)
 	}
-	if u, err := url.Parse(tokenURL); err != nil || !u.IsAbs() {
+	u, err := url.Parse(tokenURL)
+	if err != nil || !u.IsAbs() {
 		return nil, fmt.Errorf("auth.token_url %q is not an absolute URL", f.redact(tokenURL))
 	}
-	body := form.Encode()
-	var res *exchangeResult
-	for attempt := 1; ; attempt++ {
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, tokenURL, strings.NewReader(body))
+	sendURL := f.origins.apply(u).String()
+	body, ctype := form.Encode(), "application/x-www-form-urlencoded"
+	if a.TokenBody == "json" {
+		obj := make(map[string]string, len(form))
+		for k := range form {
+			obj[k] = form.Get(k)
+		}
+		b, err := json.Marshal(obj)
 		if err != nil {
 			return nil, fmt.Errorf("token request: %w", err)
 		}
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		body, ctype = string(b), "application/json"
+	}
+	var res *exchangeResult
+	for attempt := 1; ; attempt++ {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, sendURL, strings.NewReader(body))
+		if err != nil {
+			return nil, fmt.Errorf("token request: %w", err)
+		}
+		req.Header.Set("Content-Type", ctype)
 		req.Header.Set("Accept", "application/json")
 		req.Header.Set("User-Agent", "afflake")
 		if a.ClientAuth != "body" {
@@ -168,7 +266,7 @@ func (f *fetcher) requestToken(ctx context.Context) (*oauthToken, error) {
 				s.Bytes += int64(len(res.body))
 			}
 		})
-		f.logRequest(ctx, "token request", http.MethodPost, tokenURL, 0, attempt, res, err)
+		f.logRequest(ctx, "token request", http.MethodPost, sendURL, 0, attempt, res, err)
 		wait, retry, ferr := f.classify(res, err, attempt)
 		if !retry {
 			if ferr != nil {
@@ -177,7 +275,7 @@ func (f *fetcher) requestToken(ctx context.Context) (*oauthToken, error) {
 				}
 				return nil, fmt.Errorf("token request: %w", ferr)
 			}
-			break
+			return res, nil
 		}
 		f.c.count(sp.Name, func(s *NetworkStats) { s.Retries++ })
 		f.logRetry(ctx, "token request", 0, attempt, wait, ferr)
@@ -185,24 +283,50 @@ func (f *fetcher) requestToken(ctx context.Context) (*oauthToken, error) {
 			return nil, err
 		}
 	}
+}
+
+// readToken reads a token response; sent is the refresh token the
+// request carried (refresh_token grant).
+func (f *fetcher) readToken(ctx context.Context, res *exchangeResult, sent string) (*oauthToken, error) {
 	root := gjson.ParseBytes(res.body)
 	access := root.Get("access_token").String()
 	if !gjson.ValidBytes(res.body) || access == "" {
 		return nil, fmt.Errorf("%w: token response has no access_token: %s", ErrAuth, snippet(res.body, f.secrets()))
 	}
 	t := &oauthToken{access: access}
-	f.cr.mu.Lock()
-	f.cr.tokens = append(f.cr.tokens, access)
-	if r := root.Get("refresh_token").String(); r != "" {
-		f.cr.tokens = append(f.cr.tokens, r)
+	rotated := root.Get("refresh_token").String()
+	f.cr.keep(access, rotated)
+	if f.sp.Auth.Grant == "refresh_token" && rotated != "" && rotated != sent {
+		f.rotated(ctx, rotated)
+	} else if sent != "" {
+		f.cr.mu.Lock()
+		f.cr.refresh[f.acct.ID] = sent
+		f.cr.mu.Unlock()
 	}
-	f.cr.mu.Unlock()
 	if secs := expiresIn(root.Get("expires_in")); secs > 0 {
 		life := time.Duration(secs) * time.Second
 		skew := min(tokenSkew, life/10)
 		t.expires = f.c.now().Add(life - skew)
 	}
 	return t, nil
+}
+
+// rotated keeps a new refresh token for the rest of the run and stores
+// it for the next. A failed save is logged (the run goes on with the new
+// token; the next run would start from an older one).
+func (f *fetcher) rotated(ctx context.Context, token string) {
+	f.cr.mu.Lock()
+	f.cr.refresh[f.acct.ID] = token
+	f.cr.mu.Unlock()
+	attrs := []slog.Attr{slog.String("network", f.sp.Name), slog.String("account", f.redact(f.acct.ID))}
+	if f.c.tokens == nil {
+		f.c.log.LogAttrs(ctx, slog.LevelWarn, "the token endpoint rotated the refresh token and no token store is configured: the next run will need a new one", attrs...)
+		return
+	}
+	if err := f.c.tokens.Save(ctx, TokenKey(f.sp.Name, f.acct.ID), token); err != nil {
+		f.c.log.LogAttrs(ctx, slog.LevelError, "could not store the rotated refresh token",
+			append(attrs, slog.String("error", f.redact(err.Error())))...)
+	}
 }
 
 // expiresIn reads expires_in, a number or a numeric string.

@@ -40,6 +40,13 @@ type Account struct {
 	Secrets map[string]string
 	// BaseURL overrides the spec's base_url when set (e.g. a sandbox).
 	BaseURL string
+	// Origins rewrites the URLs sent: a URL whose origin (scheme, host
+	// and port, e.g. "https://auth.example.com") is a key is sent to the
+	// value instead, an origin with an optional path prefix
+	// ("http://127.0.0.1:8080/network-a"). It applies to every request:
+	// pages, next-page URLs, token, login and report requests; BaseURL
+	// is applied first.
+	Origins map[string]string
 }
 
 // Page is one successful response.
@@ -73,10 +80,14 @@ type Options struct {
 	// Now is the clock for page times, token expiry and HMAC dates;
 	// default time.Now.
 	Now func() time.Time
-	// Sleep waits out backoffs and Retry-After; default a timer that
-	// stops early when ctx is done. Waits for the rate limiter's tokens
-	// always use the real clock.
+	// Sleep waits out backoffs, Retry-After and report polls; default a
+	// timer that stops early when ctx is done. Waits for the rate
+	// limiter's tokens always use the real clock.
 	Sleep func(ctx context.Context, d time.Duration) error
+	// Tokens keeps the refresh tokens an OAuth2 token endpoint rotates,
+	// for the next run; default none (a rotated token lives only as long
+	// as the Client, and a warning is logged).
+	Tokens TokenStore
 }
 
 // NetworkStats count one network's traffic.
@@ -90,11 +101,13 @@ type NetworkStats struct {
 // Client fetches pages. It is safe for concurrent use; create one per
 // run and call Close when done.
 type Client struct {
-	http  *http.Client
-	log   *slog.Logger
-	now   func() time.Time
-	sleep func(context.Context, time.Duration) error
-	pool  pond.Pool
+	http     *http.Client
+	noFollow *http.Client // the same, not following redirects (logins)
+	tokens   TokenStore
+	log      *slog.Logger
+	now      func() time.Time
+	sleep    func(context.Context, time.Duration) error
+	pool     pond.Pool
 
 	mu    sync.Mutex
 	creds map[string]*credential
@@ -107,12 +120,13 @@ const DefaultMaxConcurrency = 16
 // New returns a Client.
 func New(opts Options) *Client {
 	c := &Client{
-		http:  opts.HTTP,
-		log:   opts.Logger,
-		now:   opts.Now,
-		sleep: opts.Sleep,
-		creds: map[string]*credential{},
-		stats: map[string]*NetworkStats{},
+		http:   opts.HTTP,
+		log:    opts.Logger,
+		now:    opts.Now,
+		sleep:  opts.Sleep,
+		tokens: opts.Tokens,
+		creds:  map[string]*credential{},
+		stats:  map[string]*NetworkStats{},
 	}
 	n := opts.MaxConcurrency
 	if n <= 0 {
@@ -124,6 +138,9 @@ func New(opts Options) *Client {
 		t.MaxIdleConnsPerHost = n // keep a connection per worker
 		c.http = &http.Client{Transport: t}
 	}
+	nf := *c.http
+	nf.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	c.noFollow = &nf
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
@@ -176,18 +193,20 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 }
 
 // credential is the shared state of one network and one set of secrets:
-// its worker sub-pool, its token bucket, a pause set by Retry-After and
-// its OAuth2 token.
+// its worker sub-pool, its token bucket, a pause set by Retry-After, its
+// OAuth2 token and its sessions.
 type credential struct {
 	pool    pond.Pool
 	limiter *rate.Limiter
 
-	mu     sync.Mutex
-	pause  time.Time // no request before this instant
-	token  *oauthToken
-	tokens []string // every token obtained, masked like secrets
+	mu       sync.Mutex
+	pause    time.Time // no request before this instant
+	token    *oauthToken
+	refresh  map[string]string // latest refresh token, by account
+	sessions map[string]string // session value, by account
+	tokens   []string          // every token obtained, masked like secrets
 
-	tokenMu sync.Mutex // one token request at a time
+	tokenMu sync.Mutex // one token request or login at a time
 }
 
 // credentialKey identifies a credential without keeping its secrets.
@@ -224,8 +243,10 @@ func (c *Client) credential(sp *spec.Spec, acct Account) *credential {
 		r = rate.Limit(lim.Rate)
 	}
 	cr := &credential{
-		pool:    c.pool.NewSubpool(conc),
-		limiter: rate.NewLimiter(r, max(lim.Burst, 1)),
+		pool:     c.pool.NewSubpool(conc),
+		limiter:  rate.NewLimiter(r, max(lim.Burst, 1)),
+		refresh:  map[string]string{},
+		sessions: map[string]string{},
 	}
 	c.creds[key] = cr
 	return cr
@@ -238,6 +259,17 @@ func (cr *credential) pauseUntil(t time.Time) {
 		cr.pause = t
 	}
 	cr.mu.Unlock()
+}
+
+// keep adds obtained tokens to those masked.
+func (cr *credential) keep(tokens ...string) {
+	cr.mu.Lock()
+	defer cr.mu.Unlock()
+	for _, t := range tokens {
+		if t != "" {
+			cr.tokens = append(cr.tokens, t)
+		}
+	}
 }
 
 func (cr *credential) obtainedTokens() []string {

@@ -25,6 +25,8 @@ var (
 	// ErrBadResponse: a 2xx response the spec cannot read: not JSON, an
 	// error reported in the body, a pagination expression that fails.
 	ErrBadResponse = errors.New("bad response")
+	// ErrReportTimeout: a report job was not ready within report.timeout.
+	ErrReportTimeout = errors.New("report not ready in time")
 	// ErrUnsupported: the spec asks for something this engine does not do.
 	ErrUnsupported = errors.New("not supported")
 )

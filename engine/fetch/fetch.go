@@ -33,13 +33,17 @@ type fetcher struct {
 	windowVars  map[string]any
 	authSecrets []string        // rendered secret auth values
 	seen        map[string]bool // cursors and next URLs already followed
+	origins     origins
+	session     string // the session value (session auth)
 }
 
 // Fetch gets every page of acct's data in window w, in order, calling
 // emit with each successful page before its records are read (emit
 // stores the raw body; it must not modify Page.Body, which the
-// pagination reads afterwards). A body the pagination cannot read (not
-// JSON) is still emitted before Fetch fails on it; a 2xx response whose
+// pagination reads afterwards). Bodies are read as response.format says:
+// JSON, or CSV and XML turned into JSON once, which is what pagination
+// and error expressions see as body. A body that cannot be read is
+// still emitted before Fetch fails on it; a 2xx response whose
 // response.error expression reports an error is not emitted. Fetch
 // returns nil once the last page was emitted; any error is an *Error
 // naming the network, account, window and page, with every secret
@@ -47,6 +51,15 @@ type fetcher struct {
 //
 // Query parameters and headers whose template renders empty are not
 // sent. auth.params of OAuth2 are sent as written.
+//
+// Session auth logs in once per account (per Client), before the first
+// request, and again once when a request is refused (401, 403) or
+// auth.expired says so. The OAuth2 refresh_token grant starts from the
+// newest refresh token known (Options.Tokens) and stores the ones the
+// token endpoint rotates. acct.Origins rewrites every URL sent.
+//
+// A report spec's window is one page: the report job is created, polled
+// until ready and downloaded, and the download is the page emitted.
 func (c *Client) Fetch(ctx context.Context, sp *spec.Spec, acct Account, w plan.Window, emit func(Page) error) error {
 	f, err := c.newFetcher(sp, acct, w)
 	if err != nil {
@@ -77,8 +90,12 @@ func (c *Client) newFetcher(sp *spec.Spec, acct Account, w plan.Window) (*fetche
 	if f.acct.Secrets == nil {
 		f.acct.Secrets = map[string]string{}
 	}
-	if k := sp.Auth.Kind; k == "session" {
-		return nil, f.fail(0, fmt.Errorf("auth kind %q: %w by this engine", k, ErrUnsupported))
+	var err error
+	if f.origins, err = parseOrigins(acct.Origins); err != nil {
+		return nil, f.fail(0, err)
+	}
+	if sp.Auth.Kind == "session" && (sp.Login == nil || sp.SessionToken == nil) {
+		return nil, f.fail(0, fmt.Errorf("session auth without a compiled login: %w", ErrUnsupported))
 	}
 	f.cr = c.credential(sp, acct)
 	f.authSecrets = f.renderAuthSecrets()
@@ -100,7 +117,12 @@ func (c *Client) Preview(sp *spec.Spec, acct Account, w plan.Window) (Request, e
 	if err != nil {
 		return Request{}, err
 	}
-	b, err := f.build(context.Background(), f.firstPage(), Mask)
+	f.session = Mask
+	o := f.pageOpts(f.firstPage(), Mask)
+	if sp.Job != nil {
+		o = buildOpts{call: sp.Job.Create, token: Mask, auth: true}
+	}
+	b, err := f.build(context.Background(), o)
 	if err != nil {
 		return Request{}, f.fail(1, err)
 	}
@@ -117,13 +139,16 @@ func (c *Client) Preview(sp *spec.Spec, acct Account, w plan.Window) (Request, e
 }
 
 func (f *fetcher) fetch(ctx context.Context, emit func(Page) error) error {
+	if f.sp.Job != nil {
+		return f.report(ctx, emit)
+	}
 	return f.run(ctx, emit)
 }
 
 // renderAuthSecrets renders the secret-bearing auth templates that do
 // not depend on the page, so that composed values are masked too.
 func (f *fetcher) renderAuthSecrets() []string {
-	vars := f.requestVars(pageState{}, f.c.now(), map[string]string{})
+	vars := f.requestVars(pageState{}, f.c.now(), map[string]string{}, nil)
 	var out []string
 	for _, name := range secretAuthFields {
 		if v, err := f.render(f.sp.AuthParams[name], vars); err == nil && v != "" {
@@ -183,26 +208,16 @@ func (f *fetcher) run(ctx context.Context, emit func(Page) error) error {
 	}
 	st := f.firstPage()
 	for {
-		b, res, attempts, err := f.do(ctx, st)
+		b, res, attempts, err := f.do(ctx, sendOpts{what: "request", page: st.seq, read: f.parse, pageErrors: true},
+			func(token string) (*built, error) { return f.build(ctx, f.pageOpts(st, token)) })
 		if err != nil {
 			return f.fail(st.seq, err)
 		}
-		root, perr := f.parse(res.body)
-		if perr == nil && f.sp.ErrorExpr != nil {
-			if msg, err := f.responseError(root, res, st); err != nil {
-				return f.fail(st.seq, err)
-			} else if msg != "" {
-				return f.fail(st.seq, fmt.Errorf("%w: the response reports an error: %s", ErrBadResponse, msg))
-			}
-		}
-		if err := emit(f.page(st, b, res, attempts)); err != nil {
-			return f.fail(st.seq, err)
-		}
-		f.c.count(f.sp.Name, func(s *NetworkStats) { s.Pages++ })
+		doc, perr := f.emitPage(st, b, res, attempts, emit)
 		if perr != nil {
-			return f.fail(st.seq, fmt.Errorf("%w: %w", ErrBadResponse, perr))
+			return perr
 		}
-		next, more, err := f.next(st, b, root, res)
+		next, more, err := f.next(st, b, doc, res)
 		if err != nil {
 			return f.fail(st.seq, err)
 		}
@@ -216,12 +231,37 @@ func (f *fetcher) run(ctx context.Context, emit func(Page) error) error {
 	}
 }
 
-// parse reads a JSON body; other formats are not parsed here.
-func (f *fetcher) parse(body []byte) (gjson.Result, error) {
-	if f.sp.Response.Format != "" && f.sp.Response.Format != "json" {
-		return gjson.Result{}, nil
+// emitPage checks a successful response with response.error, emits it
+// and reads it. A body that cannot be read is emitted before the error.
+func (f *fetcher) emitPage(st pageState, b *built, res *exchangeResult, attempts int, emit func(Page) error) (extract.Doc, error) {
+	doc, perr := f.read(res.body)
+	if perr == nil && f.sp.ErrorExpr != nil {
+		if msg, err := f.responseError(doc.Root, res, st); err != nil {
+			return doc, f.fail(st.seq, err)
+		} else if msg != "" {
+			return doc, f.fail(st.seq, fmt.Errorf("%w: the response reports an error: %s", ErrBadResponse, msg))
+		}
 	}
-	return extract.Parse(body)
+	if err := emit(f.page(st, b, res, attempts)); err != nil {
+		return doc, f.fail(st.seq, err)
+	}
+	f.c.count(f.sp.Name, func(s *NetworkStats) { s.Pages++ })
+	if perr != nil {
+		return doc, f.fail(st.seq, fmt.Errorf("%w: %w", ErrBadResponse, perr))
+	}
+	return doc, nil
+}
+
+// read reads a page body as response says: JSON, or CSV and XML turned
+// into JSON.
+func (f *fetcher) read(body []byte) (extract.Doc, error) {
+	return extract.Read(body, f.sp.Response)
+}
+
+// parse is read for the response expressions: the document's root.
+func (f *fetcher) parse(body []byte) (gjson.Result, error) {
+	doc, err := f.read(body)
+	return doc.Root, err
 }
 
 // page makes the Page handed to emit, redacted.
@@ -246,21 +286,40 @@ func (f *fetcher) page(st pageState, b *built, res *exchangeResult, attempts int
 	}
 }
 
-// do sends the request of page st until it succeeds, fails for good or
-// the retries are spent.
-func (f *fetcher) do(ctx context.Context, st pageState) (*built, *exchangeResult, int, error) {
+// sendOpts describe a request do sends.
+type sendOpts struct {
+	what string // for logs: "request", "report poll", …
+	page int    // the page number for logs, 0 for none
+	// read reads a response for auth.expired; nil: never expired.
+	read func([]byte) (gjson.Result, error)
+	// pageErrors: response.error reads the body of a response whose
+	// status is in response.error_status.
+	pageErrors bool
+}
+
+// do sends the request mk builds until it succeeds, fails for good or
+// the retries are spent. mk gets the OAuth2 access token. A refused
+// access token (401) is replaced once; a session refused (401, 403) or
+// expired (auth.expired) is renewed once with a new login.
+func (f *fetcher) do(ctx context.Context, o sendOpts, mk func(token string) (*built, error)) (*built, *exchangeResult, int, error) {
 	oauth := f.sp.Auth.Kind == "oauth2"
+	session := f.sp.Auth.Kind == "session"
 	refused := ""
-	refreshed := false
+	renewed := false
 	for attempt := 1; ; attempt++ {
 		token := ""
+		var err error
 		if oauth {
-			var err error
 			if token, err = f.accessToken(ctx, refused); err != nil {
 				return nil, nil, attempt, err
 			}
 		}
-		b, err := f.build(ctx, st, token)
+		if session {
+			if f.session, err = f.sessionToken(ctx, refused); err != nil {
+				return nil, nil, attempt, err
+			}
+		}
+		b, err := mk(token)
 		if err != nil {
 			return nil, nil, attempt, err
 		}
@@ -271,14 +330,30 @@ func (f *fetcher) do(ctx context.Context, st pageState) (*built, *exchangeResult
 				s.Bytes += int64(len(res.body))
 			}
 		})
-		f.logRequest(ctx, "request", b.method, b.req.URL.String(), st.seq, attempt, res, err)
-		if err == nil && oauth && res.status == http.StatusUnauthorized && !refreshed {
-			// The token may have been revoked before its expiry: get a
-			// new one, once.
-			refused, refreshed = token, true
-			f.c.count(f.sp.Name, func(s *NetworkStats) { s.Retries++ })
-			f.logRetry(ctx, "request", st.seq, attempt, 0, errors.New("401 Unauthorized: requesting a new access token"))
-			continue
+		f.logRequest(ctx, o.what, b.method, b.req.URL.String(), o.page, attempt, res, err)
+		if err == nil && !renewed {
+			switch {
+			case oauth && res.status == http.StatusUnauthorized:
+				// The token may have been revoked before its expiry: get a
+				// new one, once.
+				refused, renewed = token, true
+				f.c.count(f.sp.Name, func(s *NetworkStats) { s.Retries++ })
+				f.logRetry(ctx, o.what, o.page, attempt, 0, errors.New("401 Unauthorized: requesting a new access token"))
+				continue
+			case session && (res.status == http.StatusUnauthorized || res.status == http.StatusForbidden || f.expired(res, o.read)):
+				refused, renewed = f.session, true
+				f.c.count(f.sp.Name, func(s *NetworkStats) { s.Retries++ })
+				f.logRetry(ctx, o.what, o.page, attempt, 0, fmt.Errorf("%d %s: the session has expired; logging in again", res.status, http.StatusText(res.status)))
+				continue
+			}
+		}
+		if err == nil && o.pageErrors && f.sp.ErrorStatus[res.status] && f.sp.ErrorExpr != nil {
+			if doc, perr := f.read(res.body); perr == nil {
+				msg, eerr := f.responseError(doc.Root, res, pageState{seq: o.page})
+				if eerr == nil && msg != "" {
+					return nil, nil, attempt, fmt.Errorf("%w: %d %s: the response reports an error: %s", ErrBadResponse, res.status, http.StatusText(res.status), msg)
+				}
+			}
 		}
 		wait, retry, ferr := f.classify(res, err, attempt)
 		if !retry {
@@ -288,7 +363,7 @@ func (f *fetcher) do(ctx context.Context, st pageState) (*built, *exchangeResult
 			return b, res, attempt, nil
 		}
 		f.c.count(f.sp.Name, func(s *NetworkStats) { s.Retries++ })
-		f.logRetry(ctx, "request", st.seq, attempt, wait, ferr)
+		f.logRetry(ctx, o.what, o.page, attempt, wait, ferr)
 		if err := f.c.sleep(ctx, wait); err != nil {
 			return nil, nil, attempt, err
 		}
@@ -338,13 +413,7 @@ func (f *fetcher) logRetry(ctx context.Context, msg string, page, attempt int, w
 
 // responseVars is the response scope of the page st.
 func responseVars(root gjson.Result, res *exchangeResult, st pageState) map[string]any {
-	headers := make(map[string]string, len(res.header))
-	for k, vs := range res.header {
-		if len(vs) > 0 {
-			headers[http.CanonicalHeaderKey(k)] = vs[0]
-		}
-	}
-	out := activation(map[string]any{"headers": headers, "page": st.vars()})
+	out := activation(map[string]any{"headers": headerVars(res.header), "page": st.vars()})
 	out["body"] = expr.FromJSON(root)
 	return out
 }

@@ -11,13 +11,15 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/afflake/afflake/engine/expr"
+	"github.com/afflake/afflake/engine/extract"
 	"github.com/afflake/afflake/engine/spec"
 )
 
 // next works out the page after st from its response; more is false
 // when st was the last page.
-func (f *fetcher) next(st pageState, b *built, root gjson.Result, res *exchangeResult) (next pageState, more bool, err error) {
+func (f *fetcher) next(st pageState, b *built, doc extract.Doc, res *exchangeResult) (next pageState, more bool, err error) {
 	pg := f.sp.Pagination
+	root := doc.Root
 	next = st
 	next.seq++
 	switch pg.Kind {
@@ -25,7 +27,7 @@ func (f *fetcher) next(st pageState, b *built, root gjson.Result, res *exchangeR
 		return next, false, nil
 
 	case "page":
-		n, err := f.records(root)
+		n, err := f.records(doc)
 		if err != nil {
 			return next, false, err
 		}
@@ -46,7 +48,7 @@ func (f *fetcher) next(st pageState, b *built, root gjson.Result, res *exchangeR
 		return next, true, nil
 
 	case "offset":
-		n, err := f.records(root)
+		n, err := f.records(doc)
 		if err != nil {
 			return next, false, err
 		}
@@ -145,13 +147,13 @@ func (f *fetcher) next(st pageState, b *built, root gjson.Result, res *exchangeR
 	return next, false, fmt.Errorf("pagination kind %q: %w", pg.Kind, ErrUnsupported)
 }
 
-// records counts the records of a page; a missing or null records field
-// is an empty page.
-func (f *fetcher) records(root gjson.Result) (int, error) {
-	path := f.sp.Response.Records
-	arr := root
+// records counts the records of a page (before any unwind); a missing
+// or null records field is an empty page.
+func (f *fetcher) records(doc extract.Doc) (int, error) {
+	path := doc.RecordsPath()
+	arr := doc.Root
 	if path != "" {
-		arr = root.Get(path)
+		arr = doc.Root.Get(path)
 	}
 	if !arr.Exists() || arr.Type == gjson.Null {
 		return 0, nil

@@ -272,17 +272,6 @@ func TestUnreadableBody(t *testing.T) {
 	}
 }
 
-func TestSessionAuthUnsupported(t *testing.T) {
-	sp := testSpec(t, "paged")
-	sp.Auth.Kind = "session"
-	c := fetch.New(fetch.Options{})
-	defer c.Close()
-	err := c.Fetch(context.Background(), sp, fetch.Account{ID: "a1"}, october, func(fetch.Page) error { return nil })
-	if !errors.Is(err, fetch.ErrUnsupported) || !strings.Contains(err.Error(), `auth kind "session": not supported`) {
-		t.Errorf("got %v, want ErrUnsupported about session auth", err)
-	}
-}
-
 // An emit error stops the fetch and is returned with the page.
 func TestEmitError(t *testing.T) {
 	_, srv := newMock(t, 20)

@@ -53,17 +53,26 @@ func activation(vars map[string]any) map[string]any {
 }
 
 // requestVars returns the request scope for st at now; req carries
-// method, path, query and date once known.
-func (f *fetcher) requestVars(st pageState, now time.Time, req map[string]string) map[string]any {
-	return activation(map[string]any{
+// method, path, query and date once known; job is the report job's
+// variable (poll and download only).
+func (f *fetcher) requestVars(st pageState, now time.Time, req map[string]string, job map[string]any) map[string]any {
+	session := map[string]string{}
+	if f.sp.Auth.Kind == "session" {
+		session["token"] = f.session
+	}
+	vars := map[string]any{
 		"account": f.accountVars,
 		"window":  f.windowVars,
 		"secret":  f.acct.Secrets,
-		"session": map[string]string{},
+		"session": session,
 		"page":    st.vars(),
 		"request": req,
 		"now":     now.UTC(),
-	})
+	}
+	if job != nil {
+		vars["job"] = job
+	}
+	return activation(vars)
 }
 
 func (f *fetcher) render(t *spec.Template, vars map[string]any) (string, error) {
@@ -73,57 +82,100 @@ func (f *fetcher) render(t *spec.Template, vars map[string]any) (string, error) 
 	return t.Render(vars)
 }
 
-// build renders the request for st, token being the OAuth2 access token
-// when the spec uses OAuth2.
-func (f *fetcher) build(ctx context.Context, st pageState, token string) (*built, error) {
+// buildOpts says which request build renders, and how.
+type buildOpts struct {
+	call  spec.Call
+	st    pageState
+	token string         // the OAuth2 access token, when the spec uses OAuth2
+	auth  bool           // authenticate the request as the spec's auth says
+	paged bool           // a page request: pagination parameters, next URLs
+	job   map[string]any // the report job (poll, download)
+}
+
+// page returns the options of the main request for page st.
+func (f *fetcher) pageOpts(st pageState, token string) buildOpts {
+	return buildOpts{call: f.sp.MainCall(), st: st, token: token, auth: true, paged: true}
+}
+
+// build renders a request. Templates see the URL as the spec makes it;
+// the account's origins are applied to the URL sent.
+func (f *fetcher) build(ctx context.Context, o buildOpts) (*built, error) {
 	sp := f.sp
+	call := o.call
+	st := o.st
 	now := f.c.now()
-	method := sp.Request.Method
+	method := call.Method
 	if method == "" {
 		method = http.MethodGet
 	}
 	reqVars := map[string]string{"method": method, "path": "", "query": "", "date": now.UTC().Format(http.TimeFormat)}
-	vars := f.requestVars(st, now, reqVars)
+	vars := f.requestVars(st, now, reqVars, o.job)
 
 	var u *url.URL
 	var err error
-	if st.url != "" {
+	if o.paged && st.url != "" {
 		if u, err = url.Parse(st.url); err != nil {
 			return nil, fmt.Errorf("next page URL: %w", err)
 		}
 	} else {
-		path, err := f.render(sp.Path, vars)
+		path, err := f.render(call.Path, vars)
 		if err != nil {
-			return nil, fmt.Errorf("request.path: %w", err)
+			return nil, fmt.Errorf("%s.path: %w", call.Site, err)
 		}
-		if !strings.HasPrefix(path, "/") && path != "" {
-			path = "/" + path
-		}
-		if u, err = url.Parse(f.base + path); err != nil {
-			return nil, fmt.Errorf("request URL: %w", err)
-		}
-		q := u.Query()
-		for _, p := range sp.Query {
-			v, err := f.render(p.T, vars)
-			if err != nil {
-				return nil, fmt.Errorf("request.query.%s: %w", p.Name, err)
+		if isAbsURL(path) {
+			if u, err = url.Parse(path); err != nil {
+				return nil, fmt.Errorf("%s.path: %w", call.Site, err)
 			}
-			if v != "" {
-				q.Set(p.Name, v)
+		} else {
+			if !strings.HasPrefix(path, "/") && path != "" {
+				path = "/" + path
+			}
+			if u, err = url.Parse(f.base + path); err != nil {
+				return nil, fmt.Errorf("%s URL: %w", call.Site, err)
 			}
 		}
-		f.paginationParams(q, st)
-		u.RawQuery = q.Encode()
+		add := url.Values{}
+		for _, p := range call.Query {
+			if p.List == nil {
+				v, err := f.render(p.T, vars)
+				if err != nil {
+					return nil, fmt.Errorf("%s.query.%s: %w", call.Site, p.Name, err)
+				}
+				if v != "" {
+					add.Set(p.Name, v)
+				}
+				continue
+			}
+			for i, t := range p.List {
+				v, err := f.render(t, vars)
+				if err != nil {
+					return nil, fmt.Errorf("%s.query.%s[%d]: %w", call.Site, p.Name, i, err)
+				}
+				if v != "" {
+					add.Add(p.Name, v)
+				}
+			}
+		}
+		if o.paged {
+			f.paginationParams(add, st)
+		}
+		if len(add) > 0 {
+			q := u.Query()
+			for k, vs := range add {
+				q[k] = vs
+			}
+			u.RawQuery = q.Encode()
+		}
 	}
 	plain := u.String()
 
 	auth := sp.Auth
 	switch auth.Kind {
 	case "api_key", "bearer":
-		if auth.In != "query" {
+		if auth.In != "query" || !o.auth {
 			break
 		}
-		name, val := auth.Name, token
+		name, val := auth.Name, ""
 		if auth.Kind == "api_key" {
 			if val, err = f.render(sp.AuthParams["value"], vars); err != nil {
 				return nil, fmt.Errorf("auth.value: %w", err)
@@ -144,9 +196,9 @@ func (f *fetcher) build(ctx context.Context, st pageState, token string) (*built
 
 	reqVars["path"] = u.EscapedPath()
 	reqVars["query"] = u.RawQuery
-	vars = f.requestVars(st, now, reqVars)
+	vars = f.requestVars(st, now, reqVars, o.job)
 
-	body, ctype, err := f.body(vars)
+	body, ctype, err := f.body(call, vars)
 	if err != nil {
 		return nil, err
 	}
@@ -154,27 +206,35 @@ func (f *fetcher) build(ctx context.Context, st pageState, token string) (*built
 	if body != nil {
 		rd = bytes.NewReader(body)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, u.String(), rd)
+	req, err := http.NewRequestWithContext(ctx, method, f.origins.apply(u).String(), rd)
 	if err != nil {
-		return nil, fmt.Errorf("request: %w", err)
+		return nil, fmt.Errorf("%s: %w", call.Site, err)
 	}
 	req.Header.Set("User-Agent", "afflake")
 	if ctype != "" {
 		req.Header.Set("Content-Type", ctype)
 	}
-	for _, p := range sp.Headers {
+	for _, p := range call.Headers {
 		v, err := f.render(p.T, vars)
 		if err != nil {
-			return nil, fmt.Errorf("request.headers.%s: %w", p.Name, err)
+			return nil, fmt.Errorf("%s.headers.%s: %w", call.Site, p.Name, err)
 		}
 		if v != "" {
 			req.Header.Set(p.Name, v)
 		}
 	}
-	if err := f.authHeaders(req, vars, token); err != nil {
-		return nil, err
+	if o.auth {
+		if err := f.authHeaders(req, vars, o.token); err != nil {
+			return nil, err
+		}
 	}
 	return &built{req: req, url: plain, body: body, method: method}, nil
+}
+
+// isAbsURL reports whether a rendered path is an absolute http(s) URL.
+func isAbsURL(s string) bool {
+	l := strings.ToLower(s)
+	return strings.HasPrefix(l, "http://") || strings.HasPrefix(l, "https://")
 }
 
 // paginationParams adds the page's query parameters.
@@ -198,24 +258,25 @@ func (f *fetcher) paginationParams(q url.Values, st pageState) {
 	}
 }
 
-// body renders the request body and its content type.
-func (f *fetcher) body(vars map[string]any) ([]byte, string, error) {
-	b := f.sp.Body
+// body renders the request body of call and its content type.
+func (f *fetcher) body(call spec.Call, vars map[string]any) ([]byte, string, error) {
+	b := call.Body
+	site := call.Site + ".body"
 	switch b.Kind {
 	case "", "none":
 		return nil, "", nil
 	case "json":
 		v, err := b.JSON.Eval(vars)
 		if err != nil {
-			return nil, "", fmt.Errorf("request.body.json: %w", err)
+			return nil, "", fmt.Errorf("%s.json: %w", site, err)
 		}
 		j, err := toJSON(v)
 		if err != nil {
-			return nil, "", fmt.Errorf("request.body.json: %w", err)
+			return nil, "", fmt.Errorf("%s.json: %w", site, err)
 		}
 		out, err := json.Marshal(j)
 		if err != nil {
-			return nil, "", fmt.Errorf("request.body.json: %w", err)
+			return nil, "", fmt.Errorf("%s.json: %w", site, err)
 		}
 		return out, "application/json", nil
 	case "form":
@@ -223,7 +284,7 @@ func (f *fetcher) body(vars map[string]any) ([]byte, string, error) {
 		for _, p := range b.Form {
 			v, err := f.render(p.T, vars)
 			if err != nil {
-				return nil, "", fmt.Errorf("request.body.form.%s: %w", p.Name, err)
+				return nil, "", fmt.Errorf("%s.form.%s: %w", site, p.Name, err)
 			}
 			form.Set(p.Name, v)
 		}
@@ -231,7 +292,7 @@ func (f *fetcher) body(vars map[string]any) ([]byte, string, error) {
 	case "graphql":
 		q, err := f.render(b.Query, vars)
 		if err != nil {
-			return nil, "", fmt.Errorf("request.body.query: %w", err)
+			return nil, "", fmt.Errorf("%s.query: %w", site, err)
 		}
 		doc := map[string]any{"query": q}
 		if len(b.Variables) > 0 {
@@ -239,27 +300,27 @@ func (f *fetcher) body(vars map[string]any) ([]byte, string, error) {
 			for name, p := range b.Variables {
 				v, err := p.Eval(vars)
 				if err != nil {
-					return nil, "", fmt.Errorf("request.body.variables.%s: %w", name, err)
+					return nil, "", fmt.Errorf("%s.variables.%s: %w", site, name, err)
 				}
 				if vs[name], err = toJSON(v); err != nil {
-					return nil, "", fmt.Errorf("request.body.variables.%s: %w", name, err)
+					return nil, "", fmt.Errorf("%s.variables.%s: %w", site, name, err)
 				}
 			}
 			doc["variables"] = vs
 		}
 		out, err := json.Marshal(doc)
 		if err != nil {
-			return nil, "", fmt.Errorf("request.body: %w", err)
+			return nil, "", fmt.Errorf("%s: %w", site, err)
 		}
 		return out, "application/json", nil
 	case "text":
 		t, err := f.render(b.Text, vars)
 		if err != nil {
-			return nil, "", fmt.Errorf("request.body.text: %w", err)
+			return nil, "", fmt.Errorf("%s.text: %w", site, err)
 		}
 		return []byte(t), b.ContentType, nil
 	}
-	return nil, "", fmt.Errorf("request.body.kind %q: %w", b.Kind, ErrUnsupported)
+	return nil, "", fmt.Errorf("%s.kind %q: %w", site, b.Kind, ErrUnsupported)
 }
 
 // toJSON turns a CEL value into a value encoding/json writes: exact
@@ -347,6 +408,10 @@ func (e *netError) Error() string {
 
 func (e *netError) Unwrap() error { return e.err }
 
+// noFollowKey marks the context of a request whose redirects are not
+// followed: the 3xx response is the answer.
+type noFollowKey struct{}
+
 // DefaultTimeout bounds a request when the spec gives no timeout.
 const DefaultTimeout = 60 * time.Second
 
@@ -359,7 +424,11 @@ func (c *Client) roundTrip(ctx context.Context, timeout time.Duration, req *http
 	defer cancel()
 	started := c.now()
 	t0 := time.Now()
-	resp, err := c.http.Do(req.WithContext(tctx))
+	hc := c.http
+	if req.Context().Value(noFollowKey{}) != nil {
+		hc = c.noFollow
+	}
+	resp, err := hc.Do(req.WithContext(tctx))
 	if err != nil {
 		return nil, transportError(ctx, tctx, timeout, err)
 	}

@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"encoding/xml"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -9,10 +10,13 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"cuelang.org/go/cue"
 	"cuelang.org/go/cue/token"
 	"github.com/google/cel-go/cel"
+	"github.com/google/cel-go/common/types"
+	"github.com/google/cel-go/common/types/ref"
 
 	"github.com/afflake/afflake/engine/expr"
 	"github.com/afflake/afflake/engine/row"
@@ -37,20 +41,58 @@ type Spec struct {
 	Cols   []Col
 	Fields []FieldProg // one per row.Fields entry; Prog nil when unmapped
 
-	// Request side.
+	// Request side: the main request (see MainCall).
 	Path        *Template
 	Query       []Param
 	Headers     []Param
 	Body        BodyTemplate
 	AuthParams  map[string]*Template // auth templates by field name (token, username, value, …)
 	AuthHeaders []Param              // hmac headers
+	TokenParams []Param              // oauth2 params: more token request fields
 	Next        *expr.Program        // pagination next (next_url, cursor)
 	Done        *expr.Program        // pagination done (cursor)
 	TotalPages  *expr.Program        // pagination total_pages (page)
 	Total       *expr.Program        // pagination total (offset)
 	ErrorExpr   *expr.Program        // response.error
+	ErrorStatus map[int]bool         // response.error_status
+
+	// Session auth: the login request, the expression reading the
+	// session value from its response, and the one telling an expired
+	// session from a response.
+	Login        *Call
+	SessionToken *expr.Program
+	Expired      *expr.Program
+	LoginFormat  string // json, xml or text
+
+	// Job is the report job, when the spec has one.
+	Job *Job
 
 	columnOrder []string
+}
+
+// Call is a compiled request: the main request, the session login or a
+// step of a report job.
+type Call struct {
+	Site    string // where it is declared: "request", "auth.login", "report.poll"
+	Method  string
+	Path    *Template
+	Query   []Param
+	Headers []Param
+	Body    BodyTemplate
+}
+
+// MainCall returns the main request.
+func (sp *Spec) MainCall() Call {
+	return Call{Site: "request", Method: sp.Request.Method, Path: sp.Path, Query: sp.Query, Headers: sp.Headers, Body: sp.Body}
+}
+
+// Job is a compiled report job: create, poll every Every until Ready
+// (at most Timeout), download.
+type Job struct {
+	Create, Poll, Download Call
+	JobID, Ready, Failed   *expr.Program
+	Every, Timeout         time.Duration
+	Format                 string // of the create and poll responses: json or xml
 }
 
 // Col is a compiled column of the network's own table.
@@ -74,6 +116,10 @@ type FieldProg struct {
 type Param struct {
 	Name string
 	T    *Template
+	// List holds the templates of a query parameter given as a list,
+	// sent as repeated keys in order; T is then the first (nil for an
+	// empty list).
+	List []*Template
 }
 
 // BodyTemplate is the compiled request body.
@@ -92,12 +138,13 @@ type BodyTemplate struct {
 var Lineage = []string{"account_id", "raw_record", "run_id", "raw_ref", "fetched_at", "spec_hash"}
 
 type compiler struct {
-	spec  *Spec
-	value cue.Value
-	set   *Set
-	root  string
-	errs  Errors
-	envs  map[expr.Scope]*cel.Env
+	spec   *Spec
+	value  cue.Value
+	set    *Set
+	root   string
+	errs   Errors
+	envs   map[expr.Scope]*cel.Env
+	jobEnv *cel.Env // request scope plus job, for report.poll and report.download
 }
 
 var durRe = regexp.MustCompile(`^([0-9]+)(ms|s|m|h|d)$`)
@@ -143,24 +190,84 @@ func (c *compiler) compile() Errors {
 			c.fail(d.path, err.Error())
 		}
 	}
-	if n.Report != nil {
-		c.fail("report", "report-job APIs are declared by the schema but not run by this engine yet")
-	}
-	if n.Response.Format != "json" {
-		c.fail("response.format", fmt.Sprintf("%s responses are declared by the schema but not read by this engine yet", n.Response.Format))
-	}
+	c.checkResponse()
 	c.envs = map[expr.Scope]*cel.Env{}
 	for _, s := range []expr.Scope{expr.RecordScope, expr.RequestScope, expr.ResponseScope} {
 		env, err := expr.NewEnv(s, sp.Zone)
+		if err == nil && s == expr.RequestScope {
+			env, err = env.Extend(requestFuncs())
+		}
 		if err != nil {
 			c.fail("", err.Error())
 			return c.errs
 		}
 		c.envs[s] = env
 	}
+	if c.jobEnv, err = c.envs[expr.RequestScope].Extend(cel.Variable("job", cel.MapType(cel.StringType, cel.DynType))); err != nil {
+		c.fail("", err.Error())
+		return c.errs
+	}
 	c.compileRecord()
 	c.compileRequest()
+	c.compileReport()
 	return c.errs
+}
+
+// checkResponse checks what the schema cannot: the CSV delimiter, the
+// XML element path and the unwind path.
+func (c *compiler) checkResponse() {
+	r := c.spec.Response
+	switch r.Format {
+	case "csv":
+		if r.Delimiter != "" && !validDelimiter(r.Delimiter) {
+			c.fail("response.delimiter", fmt.Sprintf("delimiter %q is not one character other than a quote or a line break", r.Delimiter))
+		}
+	case "xml":
+		for _, name := range strings.Split(r.Element, ".") {
+			if name == "" || strings.ContainsAny(name, ": \t\n/") {
+				c.fail("response.element", fmt.Sprintf("element %q is not a dot-separated path of element names without namespace prefixes, e.g. \"Envelope.Body.getTransactionsResponse.return.item\"", r.Element))
+				break
+			}
+		}
+	}
+	if r.Unwind != "" {
+		if _, ok := plainGJSON(r.Unwind); !ok {
+			c.fail("response.unwind", fmt.Sprintf("unwind %q is not a dot-separated path of field names", r.Unwind))
+		}
+	}
+	sp := c.spec
+	sp.ErrorStatus = map[int]bool{}
+	for i, code := range r.ErrorStatus {
+		if code < 300 || code > 599 {
+			c.fail(fmt.Sprintf("response.error_status[%d]", i), fmt.Sprintf("%d is not an error status (300 to 599)", code))
+		}
+		sp.ErrorStatus[code] = true
+	}
+	if len(r.ErrorStatus) > 0 && r.Error == "" {
+		c.fail("response.error_status[0]", "error_status needs response.error to read the error from the body")
+	}
+}
+
+// validDelimiter reports whether d can separate CSV fields (one
+// character, not a quote or a line break).
+func validDelimiter(d string) bool {
+	rs := []rune(d)
+	return len(rs) == 1 && rs[0] != '"' && rs[0] != '\r' && rs[0] != '\n' && rs[0] != utf8.RuneError
+}
+
+// requestFuncs are the functions of request templates beyond the
+// afflake library.
+func requestFuncs() cel.EnvOption {
+	return cel.Function("xmlEscape", cel.Overload("xml_escape_dyn", []*cel.Type{cel.DynType}, cel.StringType,
+		cel.UnaryBinding(func(v ref.Val) ref.Val {
+			s, err := Text(v)
+			if err != nil {
+				return types.NewErr("xmlEscape: %v", err)
+			}
+			var b strings.Builder
+			_ = xml.EscapeText(&b, []byte(s))
+			return types.String(b.String())
+		})))
 }
 
 func (c *compiler) compileRecord() {
@@ -254,25 +361,14 @@ func plainGJSON(p string) ([]string, bool) {
 func (c *compiler) compileRequest() {
 	sp := c.spec
 	n := &sp.Network
-	sp.Path = c.template("request.path", n.Request.Path)
-	sp.Query = c.params("request.query", n.Request.Query)
-	sp.Headers = c.params("request.headers", n.Request.Headers)
-	b := n.Request.Body
-	sp.Body = BodyTemplate{Kind: b.Kind, ContentType: b.ContentType}
-	switch b.Kind {
-	case "json":
-		sp.Body.JSON = c.program(expr.RequestScope, "request.body.json", b.JSON)
-	case "form":
-		sp.Body.Form = c.params("request.body.form", b.Form)
-	case "graphql":
-		sp.Body.Query = c.template("request.body.query", b.Query)
-		sp.Body.Variables = map[string]*expr.Program{}
-		for k, v := range b.Variables {
-			sp.Body.Variables[k] = c.program(expr.RequestScope, "request.body.variables."+quote(k), v)
-		}
-	case "text":
-		sp.Body.Text = c.template("request.body.text", b.Text)
+	switch {
+	case n.Report == nil && !c.lookup("request").Exists():
+		c.fail("", "a spec needs request (or report, for report-job APIs)")
+	case n.Report != nil && n.Request.Path != "":
+		c.fail("request.path", "request is not sent by a report spec: report.create, poll and download are")
 	}
+	main := c.call("request", n.Request, c.envs[expr.RequestScope])
+	sp.Path, sp.Query, sp.Headers, sp.Body = main.Path, main.Query, main.Headers, main.Body
 	a := n.Auth
 	sp.AuthParams = map[string]*Template{}
 	for name, val := range map[string]string{
@@ -280,13 +376,31 @@ func (c *compiler) compileRequest() {
 		"token_url": a.TokenURL, "client_id": a.ClientID, "client_secret": a.ClientSecret,
 		"refresh_token": a.RefreshToken, "scope": a.Scope,
 	} {
-		if val != "" {
+		if val != "" && !(name == "token" && a.Kind == "session") {
 			sp.AuthParams[name] = c.template("auth."+name, val)
 		}
 	}
 	sp.AuthHeaders = c.params("auth.headers", a.Headers)
+	sp.TokenParams = c.params("auth.params", a.Params)
 	if a.Kind == "session" {
-		c.fail("auth", "session auth is declared by the schema but not run by this engine yet")
+		if a.Login == nil {
+			c.fail("auth.login", "session auth needs a login request")
+		} else {
+			login := c.call("auth.login", *a.Login, c.envs[expr.RequestScope])
+			sp.Login = &login
+			if a.Login.Path == "" {
+				c.fail("auth.login.path", "the login request needs a path")
+			}
+		}
+		sp.SessionToken = c.program(expr.ResponseScope, "auth.token", a.Token)
+		sp.Expired = c.program(expr.ResponseScope, "auth.expired", a.Expired)
+		sp.LoginFormat = a.LoginFormat
+		if sp.LoginFormat == "" {
+			sp.LoginFormat = "json"
+			if n.Response.Format == "xml" {
+				sp.LoginFormat = "xml"
+			}
+		}
 	}
 	pg := n.Pagination
 	sp.Next = c.program(expr.ResponseScope, "pagination.next", pg.Next)
@@ -294,6 +408,71 @@ func (c *compiler) compileRequest() {
 	sp.TotalPages = c.program(expr.ResponseScope, "pagination.total_pages", pg.TotalPages)
 	sp.Total = c.program(expr.ResponseScope, "pagination.total", pg.Total)
 	sp.ErrorExpr = c.program(expr.ResponseScope, "response.error", n.Response.Error)
+}
+
+// call compiles one request's templates in env.
+func (c *compiler) call(site string, r Request, env *cel.Env) Call {
+	cl := Call{Site: site, Method: r.Method}
+	cl.Path = c.templateIn(env, site+".path", r.Path)
+	cl.Query = c.queryParams(env, site+".query", r.Query)
+	cl.Headers = c.paramsIn(env, site+".headers", r.Headers)
+	b := r.Body
+	cl.Body = BodyTemplate{Kind: b.Kind, ContentType: b.ContentType}
+	switch b.Kind {
+	case "json":
+		cl.Body.JSON = c.programIn(env, site+".body.json", b.JSON)
+	case "form":
+		cl.Body.Form = c.paramsIn(env, site+".body.form", b.Form)
+	case "graphql":
+		cl.Body.Query = c.templateIn(env, site+".body.query", b.Query)
+		cl.Body.Variables = map[string]*expr.Program{}
+		for k, v := range b.Variables {
+			cl.Body.Variables[k] = c.programIn(env, site+".body.variables."+quote(k), v)
+		}
+	case "text":
+		cl.Body.Text = c.templateIn(env, site+".body.text", b.Text)
+	}
+	return cl
+}
+
+func (c *compiler) compileReport() {
+	n := &c.spec.Network
+	r := n.Report
+	if r == nil {
+		return
+	}
+	if k := n.Pagination.Kind; k != "" && k != "none" {
+		c.fail("pagination.kind", fmt.Sprintf("pagination %q does not apply to a report spec: its download is one page", k))
+	}
+	job := &Job{Format: r.Format}
+	if job.Format == "" {
+		job.Format = "json"
+	}
+	job.Create = c.call("report.create", r.Create, c.envs[expr.RequestScope])
+	job.Poll = c.call("report.poll", r.Poll, c.jobEnv)
+	job.Download = c.call("report.download", r.Download, c.jobEnv)
+	job.JobID = c.program(expr.ResponseScope, "report.job_id", r.JobID)
+	job.Ready = c.program(expr.ResponseScope, "report.ready", r.Ready)
+	job.Failed = c.program(expr.ResponseScope, "report.failed", r.Failed)
+	for _, d := range []struct {
+		path, val, def string
+		dst            *time.Duration
+	}{
+		{"report.every", r.Every, "10s", &job.Every},
+		{"report.timeout", r.Timeout, "30m", &job.Timeout},
+	} {
+		v := d.val
+		if v == "" {
+			v = d.def
+		}
+		var err error
+		if *d.dst, err = ParseDuration(v); err != nil {
+			c.fail(d.path, err.Error())
+		} else if *d.dst <= 0 {
+			c.fail(d.path, "must be more than zero")
+		}
+	}
+	c.spec.Job = job
 }
 
 func quote(k string) string {
@@ -304,6 +483,10 @@ func quote(k string) string {
 }
 
 func (c *compiler) params(site string, m map[string]string) []Param {
+	return c.paramsIn(c.envs[expr.RequestScope], site, m)
+}
+
+func (c *compiler) paramsIn(env *cel.Env, site string, m map[string]string) []Param {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)
@@ -311,18 +494,61 @@ func (c *compiler) params(site string, m map[string]string) []Param {
 	sort.Strings(keys)
 	var out []Param
 	for _, k := range keys {
-		if t := c.template(site+"."+quote(k), m[k]); t != nil {
+		if t := c.templateIn(env, site+"."+quote(k), m[k]); t != nil {
 			out = append(out, Param{Name: k, T: t})
 		}
 	}
 	return out
 }
 
+// queryParams compiles query parameters, each a template or a list of
+// templates.
+func (c *compiler) queryParams(env *cel.Env, site string, m map[string]Values) []Param {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var out []Param
+	for _, k := range keys {
+		vs := m[k]
+		ksite := site + "." + quote(k)
+		if len(vs) == 1 && c.lookup(ksite).Kind() != cue.ListKind {
+			if t := c.templateIn(env, ksite, vs[0]); t != nil {
+				out = append(out, Param{Name: k, T: t})
+			}
+			continue
+		}
+		p := Param{Name: k, List: []*Template{}}
+		ok := true
+		for i, v := range vs {
+			t := c.templateIn(env, fmt.Sprintf("%s[%d]", ksite, i), v)
+			if t == nil {
+				ok = false
+				continue
+			}
+			p.List = append(p.List, t)
+		}
+		if !ok {
+			continue
+		}
+		if len(p.List) > 0 {
+			p.T = p.List[0]
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
 func (c *compiler) program(scope expr.Scope, site, src string) *expr.Program {
+	return c.programIn(c.envs[scope], site, src)
+}
+
+func (c *compiler) programIn(env *cel.Env, site, src string) *expr.Program {
 	if src == "" {
 		return nil
 	}
-	p, err := expr.CompileProgram(c.envs[scope], src)
+	p, err := expr.CompileProgram(env, src)
 	if err != nil {
 		c.celError(site, 0, err)
 		return nil
@@ -331,6 +557,10 @@ func (c *compiler) program(scope expr.Scope, site, src string) *expr.Program {
 }
 
 func (c *compiler) template(site, src string) *Template {
+	return c.templateIn(c.envs[expr.RequestScope], site, src)
+}
+
+func (c *compiler) templateIn(env *cel.Env, site, src string) *Template {
 	lits, spans, err := splitTemplate(src)
 	if err != nil {
 		c.failAt(site, err.(*posError).offset, err.Error())
@@ -343,7 +573,7 @@ func (c *compiler) template(site, src string) *Template {
 			t.parts = append(t.parts, part{lit: l})
 		}
 		if i < len(spans) {
-			p, err := expr.CompileProgram(c.envs[expr.RequestScope], spans[i].src)
+			p, err := expr.CompileProgram(env, spans[i].src)
 			if err != nil {
 				c.celError(site, spans[i].start, err)
 				ok = false
@@ -518,4 +748,63 @@ func closingIndent(src []byte, from int) int {
 		}
 	}
 	return 0
+}
+
+// Origins lists the origins (scheme://host[:port]) the spec sends
+// requests to: base_url's, and others as far as its templates
+// name them literally: auth.token_url, the session login's path and the
+// report requests' paths when they are absolute URLs. A sandbox serving
+// every host of a network maps each of them (fetch.Account.Origins).
+func (sp *Spec) Origins() []string {
+	var srcs []string
+	for _, t := range []*Template{sp.AuthParams["token_url"]} {
+		if t != nil {
+			srcs = append(srcs, t.Source)
+		}
+	}
+	if sp.Login != nil && sp.Login.Path != nil {
+		srcs = append(srcs, sp.Login.Path.Source)
+	}
+	if sp.Job != nil {
+		for _, c := range []Call{sp.Job.Create, sp.Job.Poll, sp.Job.Download} {
+			if c.Path != nil {
+				srcs = append(srcs, c.Path.Source)
+			}
+		}
+	}
+	seen := map[string]bool{}
+	var out []string
+	for _, s := range append([]string{sp.BaseURL}, srcs...) {
+		if o := literalOrigin(s); o != "" && !seen[o] {
+			seen[o] = true
+			out = append(out, o)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// literalOrigin returns the origin an absolute URL written in a template
+// starts with, or "" when there is none or an interpolation is part of it.
+func literalOrigin(s string) string {
+	scheme, rest, ok := strings.Cut(s, "://")
+	scheme = strings.ToLower(scheme)
+	if !ok || (scheme != "http" && scheme != "https") {
+		return ""
+	}
+	host := rest
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		host = rest[:i]
+	}
+	if host == "" || strings.Contains(host, "${") || strings.Contains(host, "@") {
+		return ""
+	}
+	host = strings.ToLower(host)
+	switch {
+	case scheme == "https" && strings.HasSuffix(host, ":443"):
+		host = strings.TrimSuffix(host, ":443")
+	case scheme == "http" && strings.HasSuffix(host, ":80"):
+		host = strings.TrimSuffix(host, ":80")
+	}
+	return scheme + "://" + host
 }

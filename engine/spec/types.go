@@ -1,5 +1,10 @@
 package spec
 
+import (
+	"encoding/json"
+	"fmt"
+)
+
 // The Go form of a spec, decoded from CUE. Field meanings are documented
 // in schemas/network.cue.
 
@@ -44,10 +49,13 @@ type Auth struct {
 	RefreshToken string            `json:"refresh_token,omitempty"`
 	Scope        string            `json:"scope,omitempty"`
 	Params       map[string]string `json:"params,omitempty"`
+	TokenBody    string            `json:"token_body,omitempty"`
 	// hmac
 	Headers map[string]string `json:"headers,omitempty"`
-	// session
-	Login *Request `json:"login,omitempty"`
+	// session (token is shared with bearer)
+	Login       *Request `json:"login,omitempty"`
+	LoginFormat string   `json:"login_format,omitempty"`
+	Expired     string   `json:"expired,omitempty"`
 }
 
 // Limits bound the requests sent with one credential.
@@ -75,9 +83,39 @@ type Window struct {
 type Request struct {
 	Method  string            `json:"method"`
 	Path    string            `json:"path"`
-	Query   map[string]string `json:"query,omitempty"`
+	Query   map[string]Values `json:"query,omitempty"`
 	Headers map[string]string `json:"headers,omitempty"`
 	Body    Body              `json:"body"`
+}
+
+// Values is a query parameter's value: one template, or a list of
+// templates sent as repeated keys, in order.
+type Values []string
+
+// UnmarshalJSON reads a string or a list of strings.
+func (v *Values) UnmarshalJSON(b []byte) error {
+	var one string
+	if err := json.Unmarshal(b, &one); err == nil {
+		*v = Values{one}
+		return nil
+	}
+	var list []string
+	if err := json.Unmarshal(b, &list); err != nil {
+		return fmt.Errorf("a query value is a template or a list of templates")
+	}
+	if list == nil {
+		list = []string{}
+	}
+	*v = list
+	return nil
+}
+
+// MarshalJSON writes a single value as a string, as it was written.
+func (v Values) MarshalJSON() ([]byte, error) {
+	if len(v) == 1 {
+		return json.Marshal(v[0])
+	}
+	return json.Marshal([]string(v))
 }
 
 // Body is a request body.
@@ -114,17 +152,22 @@ type Report struct {
 	JobID    string  `json:"job_id"`
 	Poll     Request `json:"poll"`
 	Ready    string  `json:"ready"`
+	Failed   string  `json:"failed,omitempty"`
 	Every    string  `json:"every"`
+	Timeout  string  `json:"timeout"`
+	Format   string  `json:"format"`
 	Download Request `json:"download"`
 }
 
 // Response says where the records are.
 type Response struct {
-	Format    string `json:"format"`
-	Records   string `json:"records"`
-	Error     string `json:"error,omitempty"`
-	Delimiter string `json:"delimiter,omitempty"`
-	Element   string `json:"element,omitempty"`
+	Format      string `json:"format"`
+	Records     string `json:"records"`
+	Error       string `json:"error,omitempty"`
+	ErrorStatus []int  `json:"error_status,omitempty"`
+	Delimiter   string `json:"delimiter,omitempty"`
+	Element     string `json:"element,omitempty"`
+	Unwind      string `json:"unwind,omitempty"`
 }
 
 // Column is a column of the network's own table.

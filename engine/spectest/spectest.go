@@ -68,16 +68,19 @@ func Account(dir string) (mapping.Account, error) {
 	return acct, nil
 }
 
-// Fixtures lists the body files in dir: *.json other than account.json.
+// Fixtures lists the body files in dir: *.json, *.csv and *.xml, other
+// than account.json.
 func Fixtures(dir string) ([]string, error) {
-	m, err := filepath.Glob(filepath.Join(dir, "*.json"))
-	if err != nil {
-		return nil, err
-	}
 	var out []string
-	for _, f := range m {
-		if filepath.Base(f) != "account.json" {
-			out = append(out, f)
+	for _, ext := range []string{"json", "csv", "xml", "txt"} {
+		m, err := filepath.Glob(filepath.Join(dir, "*."+ext))
+		if err != nil {
+			return nil, err
+		}
+		for _, f := range m {
+			if filepath.Base(f) != "account.json" {
+				out = append(out, f)
+			}
 		}
 	}
 	sort.Strings(out)
@@ -106,7 +109,7 @@ func Run(sp *spec.Spec, dir string, update bool) ([]Result, error) {
 }
 
 func runOne(sp *spec.Spec, acct mapping.Account, file string, update bool) Result {
-	res := Result{Fixture: file, Golden: strings.TrimSuffix(file, ".json") + GoldenSuffix}
+	res := Result{Fixture: file, Golden: strings.TrimSuffix(file, filepath.Ext(file)) + GoldenSuffix}
 	got, err := Map(sp, acct, file)
 	if err != nil {
 		res.Err = err
@@ -140,11 +143,11 @@ func Map(sp *spec.Spec, acct mapping.Account, file string) ([][]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	root, err := extract.Parse(body)
+	doc, err := extract.Read(body, sp.Response)
 	if err != nil {
 		return nil, err
 	}
-	arr, err := extract.Records(root, sp.Response.Records)
+	arr, err := doc.Records()
 	if err != nil {
 		return nil, err
 	}

@@ -204,12 +204,12 @@ func mapBody(ctx context.Context, job Job, m *mapping.Mapper, inp Input, out cha
 		fail(err)
 		return
 	}
-	root, err := extract.Parse(body)
+	doc, err := extract.Read(body, job.Spec.Response)
 	if err != nil {
 		fail(err)
 		return
 	}
-	arr, err := extract.Records(root, job.Spec.Response.Records)
+	arr, err := doc.Records()
 	if err != nil {
 		fail(err)
 		return

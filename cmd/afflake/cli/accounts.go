@@ -12,6 +12,7 @@ import (
 	"github.com/afflake/afflake/engine/fetch"
 	"github.com/afflake/afflake/engine/run"
 	"github.com/afflake/afflake/engine/spec"
+	"github.com/afflake/afflake/engine/storage"
 )
 
 // selection is the specs and accounts a run or plan covers.
@@ -102,7 +103,7 @@ func (sel *selection) resolve(ctx context.Context, r *config.Resolver, placehold
 			errs = append(errs, err.Error())
 		}
 		accts = append(accts, run.Account{Network: a.Network, Account: fetch.Account{
-			ID: a.ID, Currency: a.Currency, Extra: a.Extra, Secrets: secrets, BaseURL: a.BaseURL,
+			ID: a.ID, Currency: a.Currency, Extra: a.Extra, Secrets: secrets, BaseURL: a.BaseURL, Origins: a.Origins,
 		}})
 	}
 	return accts, errs
@@ -137,4 +138,25 @@ func dateRange(from, to string) (time.Time, time.Time, error) {
 		return f, t, fmt.Errorf("--from %s is not before --to %s", from, to)
 	}
 	return f, t, nil
+}
+
+// openLake opens the lake and proves it can be written before anything
+// else happens: a lake path that cannot be written, a bucket that does
+// not exist or expired credentials stop the command before any request
+// is sent to a network. The returned func releases the store.
+func openLake(ctx context.Context, stderr io.Writer, cmd, location string) (storage.Store, func(), bool) {
+	store, err := storage.Open(location)
+	if err == nil {
+		err = store.Check(ctx)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "afflake %s: %v\n", cmd, err)
+		return nil, nil, false
+	}
+	release := func() {
+		if c, ok := store.(io.Closer); ok {
+			c.Close()
+		}
+	}
+	return store, release, true
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -16,7 +18,6 @@ import (
 	"github.com/afflake/afflake/engine/fetch"
 	"github.com/afflake/afflake/engine/run"
 	"github.com/afflake/afflake/engine/spec"
-	"github.com/afflake/afflake/engine/storage"
 )
 
 func init() {
@@ -30,7 +31,7 @@ const demoRate = 20
 
 func runDemo(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("demo", "[--lake DIR] [--clock TIME]", stderr)
-	lakeDir := fs.String("lake", "lake", "the lake to write: a directory")
+	lakeDir := fs.String("lake", "lake", "the lake to write: a directory or s3://bucket/prefix")
 	clock := fs.String("clock", "2026-11-01T00:00:00Z", "the sandbox's clock (RFC 3339): now, for the emulated networks and the run")
 	specsDir := fs.String("specs", "specs", "the specs directory")
 	days := fs.Int("days", 90, "days of history the run covers")
@@ -55,11 +56,13 @@ func runDemo(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "afflake demo: %v\n", err)
 		return ExitUsage
 	}
-	store, err := storage.Open(*lakeDir)
-	if err != nil {
-		fmt.Fprintf(stderr, "afflake demo: %v\n", err)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	store, release, ok := openLake(ctx, stderr, "demo", *lakeDir)
+	if !ok {
 		return ExitUsage
 	}
+	defer release()
 
 	sb := sandbox.New(sandbox.Options{Clock: now})
 	url, err := sb.Start("127.0.0.1:0")
@@ -83,15 +86,20 @@ func runDemo(args []string, stdout, stderr io.Writer) int {
 			specs[a.Network] = &demo
 		}
 		accounts = append(accounts, run.Account{Network: a.Network, Account: fetch.Account{
-			ID: a.ID, Currency: a.Currency, Secrets: publicIDsRemoved(a), BaseURL: url + "/" + a.Network,
+			ID: a.ID, Currency: a.Currency, Secrets: publicIDsRemoved(a), Extra: a.Extra,
+			BaseURL: url + "/" + a.Network, Origins: sandboxOrigins(sp, url),
 		}})
 	}
 	if *runID == "" {
 		*runID = "demo-" + now.Format("20060102T150405Z")
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	client := fetch.New(fetch.Options{Logger: logger})
+	tokens, err := os.MkdirTemp("", "afflake-demo-tokens-")
+	if err != nil {
+		fmt.Fprintf(stderr, "afflake demo: %v\n", err)
+		return ExitFailed
+	}
+	defer os.RemoveAll(tokens)
+	client := fetch.New(fetch.Options{Logger: logger, HTTP: loopbackOnly(), Tokens: &fetch.FileTokenStore{Dir: tokens}})
 	defer client.Close()
 	m, err := runWithProgress(ctx, stderr, run.Options{
 		Store: store, Specs: specs, Accounts: accounts,
@@ -105,9 +113,12 @@ func runDemo(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "afflake demo: %v\n", err)
 		return ExitFailed
 	}
-	abs, _ := filepath.Abs(*lakeDir)
-	fmt.Fprintf(stdout, "\nlake: %s\nmanifest: %s\n", abs, filepath.Join(abs, run.ManifestKey(m.RunID)))
-	fmt.Fprintf(stdout, "try: duckdb -c \"SELECT network, status, count(*), sum(commission_amount) FROM read_parquet('%s/transactions/*/*/*.parquet', hive_partitioning=true) GROUP BY ALL ORDER BY ALL\"\n", abs)
+	where := store.String()
+	if !strings.HasPrefix(where, "s3://") {
+		where, _ = filepath.Abs(*lakeDir)
+	}
+	fmt.Fprintf(stdout, "\nlake: %s\nmanifest: %s/%s\n", where, where, run.ManifestKey(m.RunID))
+	fmt.Fprintf(stdout, "try: duckdb -c \"SELECT network, status, count(*), sum(commission_amount) FROM read_parquet('%s/current/*/*/*.parquet', hive_partitioning=true) GROUP BY ALL ORDER BY ALL\"\n", where)
 	if m.Failed() {
 		return ExitFailed
 	}
@@ -147,4 +158,35 @@ func printSummary(w io.Writer, m *run.Manifest) {
 	for _, e := range errs {
 		fmt.Fprintf(w, "error: %s\n", e)
 	}
+}
+
+// sandboxOrigins maps every origin a spec talks to (its base URL, token
+// and login endpoints) to the network's prefix on the sandbox.
+func sandboxOrigins(sp *spec.Spec, sandboxURL string) map[string]string {
+	target := sandboxURL + "/" + sp.Name
+	out := map[string]string{}
+	for _, o := range sp.Origins() {
+		out[o] = target
+	}
+	return out
+}
+
+// loopbackOnly is the demo's HTTP client: it dials nothing but this
+// machine, so a spec pointing somewhere the sandbox does not cover fails
+// loudly instead of reaching the internet.
+func loopbackOnly() *http.Client {
+	d := &net.Dialer{Timeout: 10 * time.Second}
+	return &http.Client{Transport: &http.Transport{
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			host, _, err := net.SplitHostPort(addr)
+			if err != nil {
+				return nil, err
+			}
+			if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+				return nil, fmt.Errorf("the sandbox runs on this machine: refusing to connect to %s", host)
+			}
+			return d.DialContext(ctx, network, addr)
+		},
+		MaxIdleConnsPerHost: 32,
+	}}
 }

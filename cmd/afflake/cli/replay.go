@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/afflake/afflake/engine/run"
-	"github.com/afflake/afflake/engine/storage"
 )
 
 func init() {
@@ -52,17 +51,17 @@ func runReplay(args []string, stdout, stderr io.Writer) int {
 			nets = append(nets, n)
 		}
 	}
-	store, err := storage.Open(*lakeLoc)
-	if err != nil {
-		fmt.Fprintf(stderr, "afflake replay: %v\n", err)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	store, release, ok := openLake(ctx, stderr, "replay", *lakeLoc)
+	if !ok {
 		return ExitUsage
 	}
+	defer release()
 	now := time.Now().UTC()
 	if *runID == "" {
 		*runID = "replay-" + now.Format("20060102T150405Z")
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	m, err := run.Replay(ctx, run.ReplayOptions{Store: store, Specs: set.Specs, Networks: nets, From: start, To: end, RunID: *runID, Now: now})
 	if m != nil {
 		printSummary(stdout, m)

@@ -6,13 +6,13 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
 	"github.com/afflake/afflake/engine/config"
 	"github.com/afflake/afflake/engine/fetch"
 	"github.com/afflake/afflake/engine/run"
-	"github.com/afflake/afflake/engine/storage"
 )
 
 func init() {
@@ -31,6 +31,7 @@ func runRun(args []string, stdout, stderr io.Writer) int {
 	logFormat := fs.String("log-format", "text", "log format: text or json")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	concurrency := fs.Int("concurrency", fetch.DefaultMaxConcurrency, "requests in flight across all networks")
+	tokenDir := fs.String("token-dir", defaultTokenDir(), "where rotating OAuth2 refresh tokens are kept between runs (files readable by this user only; never the lake)")
 	if st, ok := parse(fs, args); !ok {
 		return st
 	}
@@ -55,24 +56,24 @@ func runRun(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "afflake run: no lake: give --lake or set lake in the configuration")
 		return ExitUsage
 	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	// The lake is checked before any request is sent.
-	store, err := storage.Open(*lakeLoc)
-	if err != nil {
-		fmt.Fprintf(stderr, "afflake run: %v\n", err)
+	store, release, ok := openLake(ctx, stderr, "run", *lakeLoc)
+	if !ok {
 		return ExitUsage
 	}
+	defer release()
 	now := time.Now().UTC()
 	if *runID == "" {
 		*runID = now.Format("20060102T150405Z")
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	resolver := config.NewResolver(config.ResolverOptions{})
 	accts, errs := sel.resolve(ctx, resolver, false)
 	for _, e := range errs {
 		logger.Error("secrets", "error", e)
 	}
-	client := fetch.New(fetch.Options{Logger: logger, MaxConcurrency: *concurrency})
+	client := fetch.New(fetch.Options{Logger: logger, MaxConcurrency: *concurrency, Tokens: &fetch.FileTokenStore{Dir: *tokenDir}})
 	defer client.Close()
 	m, err := runWithProgress(ctx, stderr, run.Options{
 		Store: store, Specs: sel.specs.Specs, Accounts: accts, From: start, To: end, Now: now,
@@ -96,4 +97,16 @@ func runRun(args []string, stdout, stderr io.Writer) int {
 		return ExitFailed
 	}
 	return ExitOK
+}
+
+// defaultTokenDir is $AFFLAKE_TOKEN_DIR, else afflake/tokens in the
+// user's configuration directory.
+func defaultTokenDir() string {
+	if d := os.Getenv("AFFLAKE_TOKEN_DIR"); d != "" {
+		return d
+	}
+	if d, err := os.UserConfigDir(); err == nil {
+		return filepath.Join(d, "afflake", "tokens")
+	}
+	return filepath.Join(".afflake", "tokens")
 }

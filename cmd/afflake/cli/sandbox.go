@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/afflake/afflake/cmd/afflake/sandbox"
+	"github.com/afflake/afflake/engine/spec"
 )
 
 func init() {
@@ -30,6 +31,7 @@ func runSandbox(args []string, stdout, stderr io.Writer) int {
 	invalid := fs.Int("fault-invalid-json", 0, "fault: the next N data responses per network are not JSON")
 	repeat := fs.Bool("fault-repeat-cursor", false, "fault: pagination never advances")
 	config := fs.String("write-config", "", "write an accounts configuration for this sandbox to FILE")
+	specsDir := fs.String("specs", "specs", "the specs directory, for the origins each network calls")
 	if st, ok := parse(fs, args); !ok {
 		return st
 	}
@@ -54,7 +56,13 @@ func runSandbox(args []string, stdout, stderr io.Writer) int {
 		return ExitFailed
 	}
 	defer sb.Close()
-	cfg := sandboxConfig(url, sb.Accounts())
+	origins := map[string]map[string]string{}
+	if set, errs := spec.Load(*specsDir); len(errs) == 0 {
+		for name, sp := range set.Specs {
+			origins[name] = sandboxOrigins(sp, url)
+		}
+	}
+	cfg := sandboxConfig(url, sb.Accounts(), origins)
 	fmt.Fprintf(stdout, "sandbox serving %s at %s, clock %s\n\n", strings.Join(sandbox.Networks(), ", "), url, now.UTC().Format(time.RFC3339))
 	if *config != "" {
 		if err := os.WriteFile(*config, []byte(cfg), 0o600); err != nil {
@@ -73,7 +81,7 @@ func runSandbox(args []string, stdout, stderr io.Writer) int {
 
 // sandboxConfig renders an accounts configuration that points every
 // account at the sandbox, secrets given as literal values.
-func sandboxConfig(url string, accts []sandbox.Account) string {
+func sandboxConfig(url string, accts []sandbox.Account, origins map[string]map[string]string) string {
 	var b strings.Builder
 	b.WriteString("// Accounts of the afflake sandbox: literal secrets, base URLs on the sandbox.\naccounts: {\n")
 	byNet := map[string][]sandbox.Account{}
@@ -98,7 +106,10 @@ func sandboxConfig(url string, accts []sandbox.Account) string {
 			for _, k := range keys {
 				fmt.Fprintf(&b, "\t\t\t\t%s: value: %q\n", k, secrets[k])
 			}
-			b.WriteString("\t\t\t}\n\t\t},\n")
+			b.WriteString("\t\t\t}\n")
+			writeStrMap(&b, "extra", a.Extra)
+			writeStrMap(&b, "origins", origins[n])
+			b.WriteString("\t\t},\n")
 		}
 		b.WriteString("\t]\n")
 	}
@@ -117,4 +128,20 @@ func publicIDsRemoved(a sandbox.Account) map[string]string {
 		}
 	}
 	return out
+}
+
+func writeStrMap(b *strings.Builder, name string, m map[string]string) {
+	if len(m) == 0 {
+		return
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	fmt.Fprintf(b, "\t\t\t%s: {\n", name)
+	for _, k := range keys {
+		fmt.Fprintf(b, "\t\t\t\t%q: %q\n", k, m[k])
+	}
+	b.WriteString("\t\t\t}\n")
 }

@@ -27,7 +27,7 @@ func init() {
 func runTransform(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("transform", "--network N --in FILE|DIR --out DIR [--account ID]", stderr)
 	network := fs.String("network", "", "the network whose spec maps the bodies (required)")
-	in := fs.String("in", "", "a response body, or a directory of them (.json, .json.gz) (required)")
+	in := fs.String("in", "", "a response body, or a directory of them (.json, .csv, .xml, optionally gzipped) (required)")
 	out := fs.String("out", "", "the lake directory to write (required)")
 	account := fs.String("account", "unknown", "the account the bodies belong to")
 	currency := fs.String("currency", "", "the account's currency, for records that carry none")
@@ -131,7 +131,7 @@ func bodyFiles(path string) ([]transform.Input, error) {
 			if d.IsDir() || strings.HasSuffix(name, ".meta.json") {
 				return nil
 			}
-			if strings.HasSuffix(name, ".json") || strings.HasSuffix(name, ".json.gz") {
+			if isBody(name) {
 				files = append(files, p)
 			}
 			return nil
@@ -140,7 +140,7 @@ func bodyFiles(path string) ([]transform.Input, error) {
 			return nil, err
 		}
 		if len(files) == 0 {
-			return nil, fmt.Errorf("no .json or .json.gz files under %s", path)
+			return nil, fmt.Errorf("no response bodies (.json, .csv, .xml, optionally .gz) under %s", path)
 		}
 	}
 	sort.Strings(files)
@@ -164,4 +164,14 @@ func readBody(path string) ([]byte, error) {
 	}
 	defer zr.Close()
 	return io.ReadAll(zr)
+}
+
+func isBody(name string) bool {
+	name = strings.TrimSuffix(name, ".gz")
+	for _, ext := range []string{".json", ".csv", ".xml"} {
+		if strings.HasSuffix(name, ext) {
+			return true
+		}
+	}
+	return false
 }

@@ -17,6 +17,24 @@ import (
 
 const awinLayout = "2006-01-02T15:04:05"
 
+func awinEmulation() *emulation {
+	return &emulation{
+		name:     NetworkAwin,
+		accounts: awinAccounts,
+		serve:    (*Server).serveAwin,
+		amounts:  awinGen,
+		ids: func(t *txn, day int64, i int) {
+			t.num = t.acct.idBase + day*10000 + int64(i)
+			t.id = strconv.FormatInt(t.num, 10)
+		},
+		truth: func(_ *Server, _ *account, t *txn, clock time.Time) []Truth {
+			sale, comm := t.currentAmounts(clock)
+			return []Truth{{ID: t.id, Status: awinStatus(t, clock), Sale: sale.text, Commission: comm.text,
+				Currency: t.adv.currency, TransactionAt: t.eventAt}}
+		},
+	}
+}
+
 // awinTimezones are the values the timezone parameter accepts.
 var awinTimezones = map[string]bool{
 	"UTC": true, "Europe/Berlin": true, "Europe/Paris": true, "Europe/London": true, "Europe/Dublin": true,

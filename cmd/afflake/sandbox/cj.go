@@ -24,6 +24,26 @@ import (
 
 const cjLayout = "2006-01-02T15:04:05Z"
 
+func cjEmulation() *emulation {
+	return &emulation{
+		name:     NetworkCJ,
+		accounts: cjAccounts,
+		serve:    (*Server).serveCJ,
+		amounts:  cjGen,
+		ids: func(t *txn, day int64, i int) {
+			t.num = t.acct.idBase + day*20000 + int64(2*i)
+			t.id = strconv.FormatInt(t.num, 10)
+			t.actionID = strconv.FormatInt(1000000000+day*10000+int64(i), 10)
+		},
+		truth: func(_ *Server, a *account, t *txn, clock time.Time) []Truth {
+			return []Truth{{ID: t.id, Status: t.cjActionStatus(clock), Sale: t.sale.text, Commission: t.comm.text,
+				Currency: a.currency, TransactionAt: t.eventAt}}
+		},
+		extensions:  true,
+		corrections: true,
+	}
+}
+
 // cjMaxWindow is the widest since…/before… range accepted.
 const cjMaxWindow = 31 * 24 * time.Hour
 

@@ -24,6 +24,24 @@ import (
 
 const impactLayout = "2006-01-02T15:04:05-07:00"
 
+func impactEmulation() *emulation {
+	return &emulation{
+		name:     NetworkImpact,
+		accounts: impactAccounts,
+		serve:    (*Server).serveImpact,
+		amounts:  impactGen,
+		ids: func(t *txn, day int64, i int) {
+			t.num = day*10000 + int64(i)
+			t.id = strconv.FormatInt(t.adv.id, 10) + "." + strconv.FormatInt(t.adv.trackerID%10000, 10) + "." + strconv.FormatInt(t.num, 10)
+		},
+		truth: func(_ *Server, a *account, t *txn, clock time.Time) []Truth {
+			v := impactAmounts(t, clock)
+			return []Truth{{ID: t.id, Status: impactState(t, clock), Sale: v.amount.text, Commission: v.payout.text,
+				Currency: a.currency, TransactionAt: t.eventAt}}
+		},
+	}
+}
+
 type impactFmt int
 
 const (

@@ -150,9 +150,11 @@ type site struct {
 }
 
 type account struct {
+	emu         *emulation
 	network     string
 	id          string
 	secrets     map[string]string
+	extra       map[string]string // non-secret settings (Account.Extra)
 	currency    string
 	loc         *time.Location // Impact: account time zone used in responses
 	idBase      int64
@@ -169,8 +171,8 @@ func mustLoad(name string) *time.Location {
 	return loc
 }
 
-// defaultAccounts returns the two accounts per network the sandbox accepts.
-func defaultAccounts() []*account {
+// awinAccounts returns the Awin accounts the sandbox accepts.
+func awinAccounts() []*account {
 	utc := time.UTC
 	return []*account{
 		{
@@ -204,6 +206,12 @@ func defaultAccounts() []*account {
 			},
 			countries: []string{"FR", "FR", "DE", "NL", "SE", "JP"},
 		},
+	}
+}
+
+// impactAccounts returns the Impact accounts the sandbox accepts.
+func impactAccounts() []*account {
+	return []*account{
 		{
 			network: NetworkImpact, id: "IRq8Lm2Xv7Nc4Tz9Bw3Hk6Rf1Jd5Gs0PaE", currency: "USD",
 			loc: mustLoad("America/Los_Angeles"),
@@ -234,6 +242,12 @@ func defaultAccounts() []*account {
 			sites:     []site{{id: "2", name: "Money Saving Tips", url: "moneysaving.example.co.uk"}},
 			countries: []string{"GB", "GB", "IE", "DE"},
 		},
+	}
+}
+
+// cjAccounts returns the CJ accounts the sandbox accepts.
+func cjAccounts() []*account {
+	return []*account{
 		{
 			network: NetworkCJ, id: "5000001", currency: "USD", loc: time.UTC,
 			secrets: map[string]string{"token": "4f9x2k7q1m8w3z6t0p5r2y9b7c"},
@@ -320,6 +334,22 @@ type txn struct {
 	refType       string
 	refDomain     string
 	publisherURL  string
+
+	// drawn by the networks added after the first three (emulation.extra)
+	flavor int    // 0..99: selects rare raw statuses and value shapes
+	lines  []line // basket lines (Rakuten SKU events, Daisycon parts, Partnerize items)
+}
+
+// line is one basket line of a transaction. Its amounts add up to the
+// transaction's; a line is declined on its own when the order is amended.
+type line struct {
+	id       string
+	sku      string
+	name     string
+	qty      int
+	sale     amount
+	comm     amount
+	declined bool // returned when the transaction is amended (adjusted)
 }
 
 var (
@@ -359,7 +389,7 @@ func generateDay(seed int64, perDay int, a *account, day int64) []*txn {
 		t.paidAt = t.eventAt.Truncate(24 * time.Hour).Add(time.Duration(r.between(45, 60))*24*time.Hour + 9*time.Hour)
 		t.declined = r.chance(10)
 		t.adjusted = !t.declined && r.chance(8)
-		if a.network == NetworkCJ && r.chance(15) {
+		if a.emu.extensions && r.chance(15) {
 			t.extended = true
 			t.origLockAt = t.decideAt.Add(-time.Duration(r.between(3, 6)) * 24 * time.Hour)
 			t.extAt = t.origLockAt.Add(-12 * time.Hour)
@@ -440,21 +470,10 @@ func generateDay(seed int64, perDay int, a *account, day int64) []*txn {
 		t.refDomain = r.pick(referDomains)
 		t.publisherURL = t.site.url + "deals/" + r.digits(4)
 
-		switch a.network {
-		case NetworkAwin:
-			t.num = a.idBase + day*10000 + int64(i)
-			t.id = strconv.FormatInt(t.num, 10)
-		case NetworkImpact:
-			t.num = day*10000 + int64(i)
-			t.id = strconv.FormatInt(t.adv.id, 10) + "." + strconv.FormatInt(t.adv.trackerID%10000, 10) + "." + strconv.FormatInt(t.num, 10)
-		case NetworkCJ:
-			t.num = a.idBase + day*20000 + int64(2*i)
-			t.id = strconv.FormatInt(t.num, 10)
-			t.actionID = strconv.FormatInt(1000000000+day*10000+int64(i), 10)
-		}
+		a.emu.ids(t, day, i)
 		out = append(out, t)
 
-		if a.network == NetworkCJ && (t.declined || t.adjusted) {
+		if a.emu.corrections && (t.declined || t.adjusted) {
 			c := *t
 			c.original = t
 			c.correction = nil
@@ -471,6 +490,9 @@ func generateDay(seed int64, perDay int, a *account, day int64) []*txn {
 				c.correctionReason = correctWhy[2]
 			}
 			t.correction = &c
+		}
+		if a.emu.extra != nil {
+			a.emu.extra(r, t)
 		}
 	}
 	return out
@@ -496,59 +518,120 @@ func genAmounts(r *rng, t *txn) {
 		saleCents = 0
 	}
 	k := r.intn(100)
-	switch t.acct.network {
-	case NetworkAwin:
-		switch {
-		case k == 0:
-			t.sale, t.comm, t.special = amount{1, 1, "0.1"}, amount{1, 2, "0.01"}, true
-		case k == 1:
-			t.sale, t.comm, t.special = amount{1999, 2, "19.99"}, amount{2, 0, "2"}, true
-		case k == 2:
-			t.sale, t.comm, t.special = amount{497435, 2, "4974.35"}, amount{24871766639999998, 14, "248.71766639999998"}, true
-		case k == 3:
-			t.sale, t.comm, t.special = amount{1000, 0, "1000"}, amount{50, 0, "50"}, true
-		default:
-			t.sale = mkAmount(saleCents, 2)
-			t.comm = mkAmount(rescale(saleCents, 2, 2, rate, 10000), 2)
-		}
-	case NetworkImpact:
-		payScale := 2
-		if r.chance(10) {
-			payScale = 4
-		}
-		switch {
-		case k == 0:
-			t.sale, t.comm, t.special = mkAmount(10, 2), mkAmount(100, 4), true
-		case k == 1:
-			t.sale, t.comm, t.special = mkAmount(1999, 2), mkAmount(19990, 4), true
-		default:
-			t.sale = mkAmount(saleCents, 2)
-			if rate == 0 {
-				t.comm = mkAmount(int64(r.between(1, 10))*500, 2)
-			} else {
-				t.comm = mkAmount(rescale(saleCents, 2, payScale, rate, 10000), payScale)
-			}
-		}
-	case NetworkCJ:
-		sScale, cScale := 2, 3
-		if r.chance(30) {
-			sScale = 3
-		}
-		switch {
-		case k == 0:
-			t.sale, t.comm, t.special = amount{1, 1, "0.1"}, amount{1, 2, "0.01"}, true
-		case k == 1:
-			t.sale, t.comm, t.special = mkAmount(1999, 2), mkAmount(1999, 3), true
-		default:
-			t.sale = mkAmount(rescale(saleCents, 2, sScale, 1, 1), sScale)
-			if rate == 0 {
-				t.comm = mkAmount(int64(r.between(2, 40))*250, 2)
-			} else {
-				t.comm = mkAmount(rescale(saleCents, 2, cScale, rate, 10000), cScale)
-			}
-		}
-		t.commUSD = usdOf(t.acct, t.comm)
+	t.acct.emu.amounts(r, t, saleCents, k)
+}
+
+// floatAmounts are the amounts of a network that serialises doubles: JSON
+// numbers with the binary-float artefacts that come with them.
+func floatAmounts(r *rng, t *txn, saleCents int64, k int) {
+	if saleCents == 0 {
+		// a lead or a flat fee: no order value
+		t.sale, t.comm = mkAmount(0, 0), mkAmount(int64(r.between(1, 10))*500, 2)
+		return
 	}
+	switch {
+	case k == 0:
+		t.sale, t.comm, t.special = amount{1, 1, "0.1"}, amount{1, 2, "0.01"}, true
+	case k == 1:
+		t.sale, t.comm, t.special = amount{1999, 2, "19.99"}, amount{2, 0, "2"}, true
+	case k == 2:
+		t.sale, t.comm, t.special = amount{497435, 2, "4974.35"}, amount{24871766639999998, 14, "248.71766639999998"}, true
+	case k == 3:
+		t.sale, t.comm, t.special = amount{1000, 0, "1000"}, amount{50, 0, "50"}, true
+	default:
+		t.sale = mkAmount(saleCents, 2)
+		if t.adv.rateBP == 0 {
+			t.comm = mkAmount(int64(r.between(1, 10))*500, 2)
+		} else {
+			t.comm = mkAmount(rescale(saleCents, 2, 2, t.adv.rateBP, 10000), 2)
+		}
+	}
+}
+
+// decimalAmounts are the amounts of a network that sends decimal text with
+// a fixed number of fraction digits (commissions with scale digits).
+func decimalAmounts(scale int) func(r *rng, t *txn, saleCents int64, k int) {
+	return func(r *rng, t *txn, saleCents int64, k int) {
+		if saleCents == 0 {
+			// a lead or a flat fee: no order value
+			t.sale = mkAmount(0, 2)
+			t.comm = mkAmount(rescale(int64(r.between(1, 10))*500, 2, scale, 1, 1), scale)
+			return
+		}
+		switch {
+		case k == 0:
+			t.sale, t.comm, t.special = mkAmount(10, 2), mkAmount(rescale(1, 2, scale, 1, 1), scale), true
+		case k == 1:
+			t.sale, t.comm, t.special = mkAmount(1999, 2), mkAmount(rescale(1999, 3, scale, 1, 1), scale), true
+		default:
+			t.sale = mkAmount(saleCents, 2)
+			if t.adv.rateBP == 0 {
+				t.comm = mkAmount(rescale(int64(r.between(1, 10))*500, 2, scale, 1, 1), scale)
+			} else {
+				t.comm = mkAmount(rescale(saleCents, 2, scale, t.adv.rateBP, 10000), scale)
+			}
+		}
+	}
+}
+
+func awinGen(r *rng, t *txn, saleCents int64, k int) {
+	rate := t.adv.rateBP
+	switch {
+	case k == 0:
+		t.sale, t.comm, t.special = amount{1, 1, "0.1"}, amount{1, 2, "0.01"}, true
+	case k == 1:
+		t.sale, t.comm, t.special = amount{1999, 2, "19.99"}, amount{2, 0, "2"}, true
+	case k == 2:
+		t.sale, t.comm, t.special = amount{497435, 2, "4974.35"}, amount{24871766639999998, 14, "248.71766639999998"}, true
+	case k == 3:
+		t.sale, t.comm, t.special = amount{1000, 0, "1000"}, amount{50, 0, "50"}, true
+	default:
+		t.sale = mkAmount(saleCents, 2)
+		t.comm = mkAmount(rescale(saleCents, 2, 2, rate, 10000), 2)
+	}
+}
+
+func impactGen(r *rng, t *txn, saleCents int64, k int) {
+	rate := t.adv.rateBP
+	payScale := 2
+	if r.chance(10) {
+		payScale = 4
+	}
+	switch {
+	case k == 0:
+		t.sale, t.comm, t.special = mkAmount(10, 2), mkAmount(100, 4), true
+	case k == 1:
+		t.sale, t.comm, t.special = mkAmount(1999, 2), mkAmount(19990, 4), true
+	default:
+		t.sale = mkAmount(saleCents, 2)
+		if rate == 0 {
+			t.comm = mkAmount(int64(r.between(1, 10))*500, 2)
+		} else {
+			t.comm = mkAmount(rescale(saleCents, 2, payScale, rate, 10000), payScale)
+		}
+	}
+}
+
+func cjGen(r *rng, t *txn, saleCents int64, k int) {
+	rate := t.adv.rateBP
+	sScale, cScale := 2, 3
+	if r.chance(30) {
+		sScale = 3
+	}
+	switch {
+	case k == 0:
+		t.sale, t.comm, t.special = amount{1, 1, "0.1"}, amount{1, 2, "0.01"}, true
+	case k == 1:
+		t.sale, t.comm, t.special = mkAmount(1999, 2), mkAmount(1999, 3), true
+	default:
+		t.sale = mkAmount(rescale(saleCents, 2, sScale, 1, 1), sScale)
+		if rate == 0 {
+			t.comm = mkAmount(int64(r.between(2, 40))*250, 2)
+		} else {
+			t.comm = mkAmount(rescale(saleCents, 2, cScale, rate, 10000), cScale)
+		}
+	}
+	t.commUSD = usdOf(t.acct, t.comm)
 }
 
 // ---------------------------------------------------------------------------

@@ -1,18 +1,47 @@
 // Package sandbox is an in-process HTTP emulator of the transaction APIs of
-// three affiliate networks: Awin (publisher transactions REST API), Impact
-// (Mediapartners Actions REST API) and CJ (Commission Detail GraphQL API).
+// affiliate networks, each written from the networks' own documentation
+// (see the comment at the top of each network's file for its details and
+// for the behaviours chosen where the documentation is silent).
 //
 // The emulated world is deterministic: every account has PerDay transactions
 // per UTC day, generated from (Seed, account, day) alone, starting Days before
 // the initial clock. Moving the clock forward makes new transactions appear
 // and lets existing ones move through their lifecycle (pending → approved or
 // declined → paid), exactly as a connector would observe on the real APIs.
+// Every network checks credentials, pages, limits windows and answers errors
+// the way the real API does, throttles each credential with 429 and
+// Retry-After (Options.RateLimit, fast by default) and is subject to the
+// injected Faults.
 //
 // Routes (the network name is a path prefix in front of the real path):
 //
 //	GET  /awin/publishers/{publisherId}/transactions/
 //	GET  /impact/Mediapartners/{AccountSID}/Actions
 //	POST /cj/query
+//	GET  /partnerize/reporting/report_publisher/publisher/{publisher_id}/conversion.json
+//	POST /tradedoubler/uaa/oauth/token
+//	GET  /tradedoubler/publisher/report/transactions
+//	POST /admitad/token/
+//	GET  /admitad/statistics/actions/
+//	GET  /pepperjam/20120402/publisher/report/transaction-details
+//	POST /everflow/v1/affiliates/reporting/conversions
+//	GET  /ebay_partner_network/Mediapartners/{AccountSID}/Reports/ebay_partner_transaction_detail.json
+//	GET  /flexoffers/allsales
+//	GET  /commission_factory/V1/Affiliate/Transactions
+//	POST /skimlinks/access_token                  (authentication.skimapis.com in reality)
+//	GET  /skimlinks/publisher/{publisher_id}/commission-report
+//	POST /adtraction/v2/affiliate/transactions
+//	GET  /sovrn_commerce/reports/transactions     (https://viglink.io/v1 in reality; also under /v1/)
+//	GET  /tune/v3/Affiliate_Report.json
+//	POST /rakuten/token
+//	GET  /rakuten/events/1.0/transactions
+//	POST /daisycon/oauth/access-token             (login.daisycon.com in reality)
+//	GET  /daisycon/publishers/{publisher_id}/transactions
+//	GET  /webgains/aws.php?wsdl
+//	POST /webgains/aws.php                        (SOAP getFullEarningsWithCurrency)
+//	GET  /tradetracker/soap/affiliate?wsdl
+//	POST /tradetracker/soap/affiliate             (SOAP authenticate, getAffiliateSites, getConversionTransactions)
+//	GET  /shareasale/x.cfm?action=activity
 package sandbox
 
 import (
@@ -27,14 +56,31 @@ import (
 	"sync"
 	"time"
 
-	_ "time/tzdata" // Awin's timezone parameter and Impact account zones
+	_ "time/tzdata" // the networks' time zones (request parameters and record dates)
 )
 
 // Network names, also the path prefixes of the routes.
 const (
-	NetworkAwin   = "awin"
-	NetworkImpact = "impact"
-	NetworkCJ     = "cj"
+	NetworkAwin               = "awin"
+	NetworkImpact             = "impact"
+	NetworkCJ                 = "cj"
+	NetworkPartnerize         = "partnerize"
+	NetworkTradedoubler       = "tradedoubler"
+	NetworkAdmitad            = "admitad"
+	NetworkPepperjam          = "pepperjam"
+	NetworkEverflow           = "everflow"
+	NetworkEbayPartnerNetwork = "ebay_partner_network"
+	NetworkFlexOffers         = "flexoffers"
+	NetworkCommissionFactory  = "commission_factory"
+	NetworkSkimlinks          = "skimlinks"
+	NetworkAdtraction         = "adtraction"
+	NetworkSovrnCommerce      = "sovrn_commerce"
+	NetworkTune               = "tune"
+	NetworkRakuten            = "rakuten"
+	NetworkDaisycon           = "daisycon"
+	NetworkWebgains           = "webgains"
+	NetworkTradeTracker       = "tradetracker"
+	NetworkShareASale         = "shareasale"
 )
 
 // CJPageLimit is the number of records a CJ publisherCommissions response
@@ -45,8 +91,66 @@ const CJPageLimit = 100
 // used when Options.RateLimit has no entry for a network.
 const DefaultRateLimit = 50.0
 
+// emulation is one emulated network: its accounts, its routes, how its
+// transactions are drawn from the shared model and how its truth reads.
+type emulation struct {
+	name     string
+	accounts func() []*account
+	// serve answers a request whose path, the network prefix removed, is rest.
+	serve func(s *Server, r *http.Request, rest string) *response
+	// truth renders a transaction of the shared model as the records the
+	// network reports for it at clock (one, none, or one per basket line).
+	truth func(s *Server, a *account, t *txn, clock time.Time) []Truth
+
+	// generation hooks, called by generateDay for every transaction
+	amounts func(r *rng, t *txn, saleCents int64, k int) // sale and commission
+	ids     func(t *txn, day int64, i int)               // num (the order) and id
+	extra   func(r *rng, t *txn)                         // network-specific draws; may be nil
+
+	// setup runs once when a Server is created (e.g. to issue credentials
+	// obtained outside the API); may be nil.
+	setup func(s *Server)
+
+	extensions  bool // locking dates may be extended (CJ)
+	corrections bool // amendments are separate correction records (CJ)
+}
+
+// registry lists the emulations in the order Networks reports them.
+func registry() []*emulation {
+	return []*emulation{
+		awinEmulation(),
+		impactEmulation(),
+		cjEmulation(),
+		partnerizeEmulation(),
+		tradedoublerEmulation(),
+		admitadEmulation(),
+		pepperjamEmulation(),
+		everflowEmulation(),
+		epnEmulation(),
+		flexEmulation(),
+		cfEmulation(),
+		skimEmulation(),
+		adtractionEmulation(),
+		sovrnEmulation(),
+		tuneEmulation(),
+		rakutenEmulation(),
+		daisyconEmulation(),
+		webgainsEmulation(),
+		tradetrackerEmulation(),
+		shareasaleEmulation(),
+	}
+}
+
+var emulations = sync.OnceValue(registry)
+
 // Networks returns the names of the emulated networks.
-func Networks() []string { return []string{NetworkAwin, NetworkImpact, NetworkCJ} }
+func Networks() []string {
+	var out []string
+	for _, e := range emulations() {
+		out = append(out, e.name)
+	}
+	return out
+}
 
 // Options configures a Server.
 type Options struct {
@@ -74,6 +178,9 @@ type Account struct {
 	ID       string
 	Secrets  map[string]string
 	Currency string
+	// Extra holds settings of the account that are not secret but that
+	// requests need (TUNE's network_id); nil for most networks.
+	Extra map[string]string
 }
 
 // Truth is one transaction as the network holds it at the current clock.
@@ -100,6 +207,7 @@ type Server struct {
 	perDay   int
 	origin   time.Time
 	rates    map[string]float64
+	emus     map[string]*emulation
 	accounts []*account
 
 	mu      sync.Mutex
@@ -110,6 +218,8 @@ type Server struct {
 	buckets map[string]*bucket
 	windows map[string][]time.Time
 	days    map[dayKey][]*txn
+	tokens  map[string]*grant // issued OAuth access tokens and session ids
+	issued  int               // tokens issued so far (they are derived from it)
 
 	now func() time.Time // wall clock for rate limiting
 
@@ -147,28 +257,40 @@ func New(opts Options) *Server {
 		opts.Days = 90
 	}
 	s := &Server{
-		seed:     opts.Seed,
-		perDay:   opts.PerDay,
-		origin:   opts.Clock.UTC().Add(-time.Duration(opts.Days) * 24 * time.Hour),
-		rates:    map[string]float64{},
-		accounts: defaultAccounts(),
-		clock:    opts.Clock.UTC(),
-		faults:   opts.Faults,
-		stats:    map[string]*Stats{},
-		buckets:  map[string]*bucket{},
-		windows:  map[string][]time.Time{},
-		days:     map[dayKey][]*txn{},
-		now:      time.Now,
+		seed:    opts.Seed,
+		perDay:  opts.PerDay,
+		origin:  opts.Clock.UTC().Add(-time.Duration(opts.Days) * 24 * time.Hour),
+		rates:   map[string]float64{},
+		emus:    map[string]*emulation{},
+		clock:   opts.Clock.UTC(),
+		faults:  opts.Faults,
+		stats:   map[string]*Stats{},
+		buckets: map[string]*bucket{},
+		windows: map[string][]time.Time{},
+		days:    map[dayKey][]*txn{},
+		tokens:  map[string]*grant{},
+		now:     time.Now,
 	}
-	for _, n := range Networks() {
+	for _, e := range emulations() {
+		n := e.name
 		r := opts.RateLimit[n]
 		if r <= 0 {
 			r = DefaultRateLimit
 		}
 		s.rates[n] = r
 		s.stats[n] = &Stats{}
+		s.emus[n] = e
+		for _, a := range e.accounts() {
+			a.emu, a.network = e, n
+			s.accounts = append(s.accounts, a)
+		}
 	}
 	s.resetFaultState()
+	for _, e := range emulations() {
+		if e.setup != nil {
+			e.setup(s)
+		}
+	}
 	return s
 }
 
@@ -179,15 +301,26 @@ func (s *Server) resetFaultState() {
 	}
 }
 
-// Accounts returns the accounts and credentials the sandbox accepts.
+// Accounts returns the accounts and credentials the sandbox accepts, in
+// the order of Networks. A credential that rotates (Daisycon's refresh
+// token) is given as currently valid.
 func (s *Server) Accounts() []Account {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	out := make([]Account, 0, len(s.accounts))
 	for _, a := range s.accounts {
 		sec := make(map[string]string, len(a.secrets))
 		for k, v := range a.secrets {
 			sec[k] = v
 		}
-		out = append(out, Account{Network: a.network, ID: a.id, Secrets: sec, Currency: a.currency})
+		var extra map[string]string
+		for k, v := range a.extra {
+			if extra == nil {
+				extra = map[string]string{}
+			}
+			extra[k] = v
+		}
+		out = append(out, Account{Network: a.network, ID: a.id, Secrets: sec, Currency: a.currency, Extra: extra})
 	}
 	return out
 }
@@ -226,9 +359,12 @@ func (s *Server) Stats() map[string]Stats {
 }
 
 // Transactions returns every transaction of the account that exists at the
-// current clock, with the status it has now, in the network's id order.
-// For CJ, correction records are separate entries (as the API reports them)
-// and Status is the actionStatus.
+// current clock, with the status it has now, in the network's id order: one
+// Truth per record a complete walk of the network's API returns. For CJ,
+// correction records are separate entries (as the API reports them) and
+// Status is the actionStatus; for networks reporting basket lines (Rakuten,
+// Daisycon) it is one entry per line. Status is empty for networks whose
+// records carry no status (Rakuten, Everflow, Sovrn Commerce).
 func (s *Server) Transactions(network, accountID string) []Truth {
 	a := s.account(network, accountID)
 	if a == nil {
@@ -237,21 +373,7 @@ func (s *Server) Transactions(network, accountID string) []Truth {
 	clock := s.Clock()
 	var out []Truth
 	for _, t := range s.visible(a, clock, time.Time{}, time.Time{}) {
-		tr := Truth{ID: t.id, TransactionAt: t.eventAt}
-		switch network {
-		case NetworkAwin:
-			sale, comm := t.currentAmounts(clock)
-			tr.Status = awinStatus(t, clock)
-			tr.Sale, tr.Commission, tr.Currency = sale.text, comm.text, t.adv.currency
-		case NetworkImpact:
-			v := impactAmounts(t, clock)
-			tr.Status = impactState(t, clock)
-			tr.Sale, tr.Commission, tr.Currency = v.amount.text, v.payout.text, a.currency
-		case NetworkCJ:
-			tr.Status = t.cjActionStatus(clock)
-			tr.Sale, tr.Commission, tr.Currency = t.sale.text, t.comm.text, a.currency
-		}
-		out = append(out, tr)
+		out = append(out, a.emu.truth(s, a, t, clock)...)
 	}
 	return out
 }
@@ -336,14 +458,16 @@ func jsonResp(status int, v any) *response {
 	return &response{status: status, ctype: "application/json", body: encodeJSON(v)}
 }
 
-// Handler returns the HTTP handler serving /awin/..., /impact/... and /cj/....
+// Handler returns the HTTP handler serving every network under
+// /<network>/....
 func (s *Server) Handler() http.Handler { return http.HandlerFunc(s.serve) }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	p := strings.TrimPrefix(r.URL.Path, "/")
 	nw, rest, _ := strings.Cut(p, "/")
 	rest = "/" + rest
-	if nw != NetworkAwin && nw != NetworkImpact && nw != NetworkCJ {
+	emu := s.emus[nw]
+	if emu == nil {
 		http.NotFound(w, r)
 		return
 	}
@@ -375,14 +499,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			resp.header = map[string]string{"Retry-After": "1"}
 		}
 	} else {
-		switch nw {
-		case NetworkAwin:
-			resp = s.serveAwin(r, rest)
-		case NetworkImpact:
-			resp = s.serveImpact(r, rest)
-		default:
-			resp = s.serveCJ(r, rest)
-		}
+		resp = emu.serve(s, r, rest)
 	}
 
 	s.mu.Lock()
@@ -407,7 +524,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 
 	h := w.Header()
-	h.Set("Content-Type", resp.ctype+"; charset=utf-8")
+	if resp.ctype != "" {
+		h.Set("Content-Type", resp.ctype+"; charset=utf-8")
+	}
 	h.Set("Content-Length", strconv.Itoa(len(resp.body)))
 	for k, v := range resp.header {
 		h.Set(k, v)

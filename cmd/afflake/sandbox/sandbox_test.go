@@ -22,7 +22,7 @@ func newTest(t *testing.T, o Options) *Server {
 		o.PerDay = 6
 	}
 	if o.RateLimit == nil {
-		o.RateLimit = map[string]float64{"awin": 1e6, "impact": 1e6, "cj": 1e6}
+		o.RateLimit = fastOptions().RateLimit
 	}
 	return New(o)
 }
@@ -280,7 +280,7 @@ func compareTruth(t *testing.T, network string, truth []Truth, got map[string][]
 
 func TestAccounts(t *testing.T) {
 	s := newTest(t, Options{})
-	if got := Networks(); strings.Join(got, ",") != "awin,impact,cj" {
+	if got := Networks(); len(got) < 3 || strings.Join(got[:3], ",") != "awin,impact,cj" {
 		t.Fatalf("Networks() = %v", got)
 	}
 	count := map[string]int{}
@@ -522,6 +522,8 @@ func TestAwinTimezoneAndFields(t *testing.T) {
 	}
 }
 
+var firstThree = map[string]bool{NetworkAwin: true, NetworkImpact: true, NetworkCJ: true}
+
 func TestLifecycleAcrossClocks(t *testing.T) {
 	s := newTest(t, Options{})
 	before := map[string]map[string]Truth{}
@@ -533,6 +535,9 @@ func TestLifecycleAcrossClocks(t *testing.T) {
 	}
 	s.SetClock(testClock.Add(7 * 24 * time.Hour))
 	for _, a := range s.Accounts() {
+		if !firstThree[a.Network] {
+			continue // the later networks are covered by TestNetworksLifecycle
+		}
 		after := s.Transactions(a.Network, a.ID)
 		added, changed := 0, 0
 		for _, tr := range after {

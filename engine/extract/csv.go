@@ -1,0 +1,153 @@
+package extract
+
+import (
+	"bytes"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// bom is the UTF-8 byte order mark some exports start with.
+var bom = []byte{0xEF, 0xBB, 0xBF}
+
+// CSV converts a CSV body into a JSON array with one object per row,
+// keyed by the names of the header row, every value a string.
+//
+// A leading byte order mark is dropped; fields may be quoted (with ""
+// for a quote inside) and span lines; lines end in LF or CRLF; blank
+// lines are skipped. Header names are trimmed; an empty name becomes
+// column_<n> (1-based) and a repeated one gets _2, _3, … A row shorter
+// than the header lacks the missing keys; a row longer than the header
+// is an error unless its extra fields are all empty (a trailing
+// delimiter). An empty body, or one with a header and no rows, gives [].
+func CSV(body []byte, delim rune) ([]byte, error) {
+	body = bytes.TrimPrefix(body, bom)
+	if len(bytes.TrimSpace(body)) == 0 {
+		return []byte("[]"), nil
+	}
+	r := csv.NewReader(bytes.NewReader(body))
+	r.Comma = delim
+	r.LazyQuotes = true
+	r.FieldsPerRecord = -1
+	r.ReuseRecord = true
+	head, err := r.Read()
+	if err != nil {
+		return nil, csvError(err)
+	}
+	keys := headerKeys(head)
+	out := make([]byte, 0, len(body)+len(body)/2)
+	out = append(out, '[')
+	first := true
+	for {
+		rec, err := r.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, csvError(err)
+		}
+		if len(rec) > len(keys) {
+			for _, extra := range rec[len(keys):] {
+				if extra != "" {
+					line, _ := r.FieldPos(0)
+					return nil, &BodyError{Format: "CSV", Line: line, Offset: -1,
+						Msg: fmt.Sprintf("%d fields, but the header has %d", len(rec), len(keys))}
+				}
+			}
+			rec = rec[:len(keys)]
+		}
+		if !first {
+			out = append(out, ',')
+		}
+		first = false
+		out = append(out, '{')
+		for i, v := range rec {
+			if i > 0 {
+				out = append(out, ',')
+			}
+			out = appendString(out, keys[i])
+			out = append(out, ':')
+			out = appendString(out, v)
+		}
+		out = append(out, '}')
+	}
+	return append(out, ']'), nil
+}
+
+// headerKeys makes the record keys from the header row.
+func headerKeys(head []string) []string {
+	keys := make([]string, len(head))
+	used := map[string]bool{}
+	for i, h := range head {
+		k := strings.TrimSpace(string([]rune(h))) // valid UTF-8, as written to JSON
+		if k == "" {
+			k = "column_" + strconv.Itoa(i+1)
+		}
+		if used[k] {
+			n := 2
+			for used[k+"_"+strconv.Itoa(n)] {
+				n++
+			}
+			k += "_" + strconv.Itoa(n)
+		}
+		used[k] = true
+		keys[i] = k
+	}
+	return keys
+}
+
+func csvError(err error) error {
+	var pe *csv.ParseError
+	if errors.As(err, &pe) {
+		return &BodyError{Format: "CSV", Line: pe.Line, Offset: -1, Msg: pe.Err.Error()}
+	}
+	return &BodyError{Format: "CSV", Offset: -1, Msg: err.Error()}
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendString appends s as a JSON string; invalid UTF-8 becomes U+FFFD.
+func appendString(dst []byte, s string) []byte {
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				dst = append(dst, '\\', c)
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}
