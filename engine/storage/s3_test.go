@@ -7,13 +7,12 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
-	"go/build"
+	"github.com/afflake/afflake/engine/storage/s3test"
 	"io"
 	"io/fs"
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -32,7 +31,7 @@ import (
 // AFFLAKE_S3_ENDPOINT (credentials from AWS_ACCESS_KEY_ID and
 // AWS_SECRET_ACCESS_KEY), else a versitygw the tests start themselves. With
 // neither they skip, unless AFFLAKE_REQUIRE_S3=1.
-const versitygwInstall = "go install github.com/versity/versitygw/cmd/versitygw@v1.8.0"
+const versitygwInstall = s3test.Install
 
 // ---- unit tests: no server ----
 
@@ -324,18 +323,12 @@ func TestS3Describe(t *testing.T) {
 // s3Server is an S3 endpoint with its credentials.
 type s3Server struct {
 	endpoint, key, secret string
-	cmd                   *exec.Cmd // nil when not ours
-	dir                   string
-	log                   *bytes.Buffer
+	proc                  *s3test.Server // nil when not ours
 }
 
 func (v *s3Server) stop() {
-	if v.cmd != nil && v.cmd.Process != nil {
-		v.cmd.Process.Kill()
-		v.cmd.Wait()
-	}
-	if v.dir != "" {
-		os.RemoveAll(v.dir)
+	if v.proc != nil {
+		v.proc.Stop()
 	}
 }
 
@@ -365,61 +358,14 @@ func skipOrFail(t *testing.T, msg string) {
 	t.Skip(msg)
 }
 
-// versitygw finds the versitygw binary on PATH or in GOPATH/bin.
-func versitygw() string {
-	if p, err := exec.LookPath("versitygw"); err == nil {
-		return p
-	}
-	for _, gp := range filepath.SplitList(build.Default.GOPATH) {
-		p := filepath.Join(gp, "bin", "versitygw")
-		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() {
-			return p
-		}
-	}
-	return ""
-}
+func versitygw() string { return s3test.Bin() }
 
-// startVersitygw starts versitygw's posix gateway over a temporary
-// directory on a free port of 127.0.0.1 and waits until it answers.
 func startVersitygw(bin string) (*s3Server, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	p, err := s3test.Start(bin)
 	if err != nil {
 		return nil, err
 	}
-	addr := l.Addr().String()
-	l.Close()
-	dir, err := os.MkdirTemp("", "afflake-versitygw-")
-	if err != nil {
-		return nil, err
-	}
-	v := &s3Server{endpoint: "http://" + addr, key: "afflake-test", secret: "afflake-test-secret", dir: dir, log: new(bytes.Buffer)}
-	v.cmd = exec.Command(bin, "--access", v.key, "--secret", v.secret, "--region", "us-east-1",
-		"--port", addr, "--quiet", "posix", dir)
-	v.cmd.Stdout, v.cmd.Stderr = v.log, v.log
-	if err := v.cmd.Start(); err != nil {
-		os.RemoveAll(dir)
-		return nil, err
-	}
-	exited := make(chan struct{})
-	go func() { v.cmd.Process.Wait(); close(exited) }()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		resp, err := http.Get(v.endpoint + "/")
-		if err == nil {
-			resp.Body.Close()
-			return v, nil
-		}
-		select {
-		case <-exited:
-			os.RemoveAll(dir)
-			return nil, fmt.Errorf("versitygw exited: %s", v.log)
-		case <-time.After(50 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			v.stop()
-			return nil, fmt.Errorf("versitygw does not answer on %s: %s", addr, v.log)
-		}
-	}
+	return &s3Server{endpoint: p.Endpoint, key: p.Key, secret: p.Secret, proc: p}, nil
 }
 
 // server is the S3 endpoint of the tests.
@@ -515,7 +461,7 @@ func (v *s3Server) store(t *testing.T, bucketName string, opts Options) *S3Store
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		if v.cmd == nil { // a server that outlives the tests
+		if v.proc == nil { // a server that outlives the tests
 			ctx := context.Background()
 			keys, _ := s.List(ctx, "")
 			for _, k := range keys {
@@ -951,8 +897,7 @@ func TestS3ServerStops(t *testing.T) {
 	if _, err := io.ReadFull(rc, make([]byte, 64<<10)); err != nil {
 		t.Fatal(err)
 	}
-	v.cmd.Process.Kill()
-	v.cmd.Wait()
+	v.proc.Kill()
 
 	// The read in progress fails, naming the object.
 	_, err = io.ReadAll(rc)
