@@ -73,7 +73,7 @@ func versionFiles(t *testing.T, st storage.Store) []string {
 	return keys
 }
 
-func newStore(t *testing.T) storage.Store {
+func newStore(t testing.TB) storage.Store {
 	st, err := storage.Local(filepath.Join(t.TempDir(), "lake"))
 	if err != nil {
 		t.Fatal(err)
