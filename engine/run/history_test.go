@@ -160,23 +160,7 @@ func TestReplayFillsNewColumn(t *testing.T) {
 	if err != nil || m.Failed() {
 		t.Fatal(err, m)
 	}
-	// The same specs plus one column.
-	root := filepath.Join(t.TempDir(), "repo")
-	for _, d := range []string{"cue.mod", "schemas", "specs"} {
-		if err := os.CopyFS(filepath.Join(root, d), os.DirFS(filepath.Join("..", "..", d))); err != nil {
-			t.Fatal(err)
-		}
-	}
-	awin := filepath.Join(root, "specs", "awin.cue")
-	src, _ := os.ReadFile(awin)
-	src = bytes.Replace(src, []byte("\tcolumns: {\n"), []byte("\tcolumns: {\n\t\tsite_name_upper: {type: \"string\", expr: \"upper(r.siteName)\"}\n"), 1)
-	if err := os.WriteFile(awin, src, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	set, errs := spec.Load(filepath.Join(root, "specs"))
-	if len(errs) > 0 {
-		t.Fatal(errs)
-	}
+	set, awin, src := specsWithColumn(t)
 	store, _ := storage.Local(filepath.Join(e.dir, "lake"))
 	rm, err := Replay(context.Background(), ReplayOptions{Store: store, Specs: set.Specs, Networks: []string{"awin"}, RunID: "replay1", Now: clock})
 	if err != nil || rm.Failed() {
@@ -221,7 +205,7 @@ func TestReplayFillsNewColumn(t *testing.T) {
 	if err := os.WriteFile(awin, src, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	set, errs = spec.Load(filepath.Join(root, "specs"))
+	set, errs := spec.Load(filepath.Dir(awin))
 	if len(errs) > 0 {
 		t.Fatal(errs)
 	}
@@ -239,4 +223,28 @@ func TestReplayFillsNewColumn(t *testing.T) {
 			break
 		}
 	}
+}
+
+// specsWithColumn copies the repository's specs and adds a column to
+// Awin's, as an analyst would; it returns the loaded specs, the copy's
+// awin.cue and its text.
+func specsWithColumn(t *testing.T) (*spec.Set, string, []byte) {
+	t.Helper()
+	root := filepath.Join(t.TempDir(), "repo")
+	for _, d := range []string{"cue.mod", "schemas", "specs"} {
+		if err := os.CopyFS(filepath.Join(root, d), os.DirFS(filepath.Join("..", "..", d))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	awin := filepath.Join(root, "specs", "awin.cue")
+	src, _ := os.ReadFile(awin)
+	src = bytes.Replace(src, []byte("\tcolumns: {\n"), []byte("\tcolumns: {\n\t\tsite_name_upper: {type: \"string\", expr: \"upper(r.siteName)\"}\n"), 1)
+	if err := os.WriteFile(awin, src, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	set, errs := spec.Load(filepath.Join(root, "specs"))
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	return set, awin, src
 }

@@ -3,8 +3,6 @@ package run
 import (
 	"bytes"
 	"context"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -13,7 +11,6 @@ import (
 	"github.com/afflake/afflake/cmd/afflake/sandbox"
 	"github.com/afflake/afflake/engine/fetch"
 	"github.com/afflake/afflake/engine/row"
-	"github.com/afflake/afflake/engine/spec"
 	"github.com/afflake/afflake/engine/storage"
 	"github.com/afflake/afflake/engine/storage/s3test"
 )
@@ -141,22 +138,7 @@ func TestS3Lake(t *testing.T) {
 	}
 
 	// Replay with a new column fills history in tables/.
-	root := filepath.Join(t.TempDir(), "repo")
-	for _, d := range []string{"cue.mod", "schemas", "specs"} {
-		if err := os.CopyFS(filepath.Join(root, d), os.DirFS(filepath.Join("..", "..", d))); err != nil {
-			t.Fatal(err)
-		}
-	}
-	awin := filepath.Join(root, "specs", "awin.cue")
-	src, _ := os.ReadFile(awin)
-	src = bytes.Replace(src, []byte("\tcolumns: {\n"), []byte("\tcolumns: {\n\t\tsite_name_upper: {type: \"string\", expr: \"upper(r.siteName)\"}\n"), 1)
-	if err := os.WriteFile(awin, src, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	set, errs := spec.Load(filepath.Join(root, "specs"))
-	if len(errs) > 0 {
-		t.Fatal(errs)
-	}
+	set, _, _ := specsWithColumn(t)
 	rm, err := Replay(ctx, ReplayOptions{Store: st, Specs: set.Specs, Networks: []string{"awin"}, RunID: "replay1", Now: clock})
 	if err != nil || rm.Failed() || rm.Networks[0].Versions != 0 {
 		t.Fatalf("replay: %v %+v", err, rm)
