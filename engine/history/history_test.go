@@ -2,6 +2,7 @@ package history
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -170,4 +171,31 @@ func TestWatermarks(t *testing.T) {
 	if err != nil || !m["1"].Equal(t0) || !m["2"].Equal(t0) {
 		t.Errorf("watermarks = %v, %v; a watermark never moves back", m, err)
 	}
+}
+
+func TestLock(t *testing.T) {
+	st := newStore(t)
+	ctx := context.Background()
+	h := Open(st, "net")
+	release, err := h.Lock(ctx, "r1", t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.Lock(ctx, "r2", t0.Add(time.Minute)); !errors.Is(err, ErrLocked) || !strings.Contains(err.Error(), "run r1 since 2026-11-01T00:00:00Z") {
+		t.Errorf("second run: err = %v, want ErrLocked naming r1", err)
+	}
+	// A re-run of the same run ID takes its own lock back.
+	if rel, err := h.Lock(ctx, "r1", t0.Add(time.Minute)); err != nil {
+		t.Errorf("re-run of r1: %v", err)
+	} else {
+		rel()
+	}
+	if _, err := h.Lock(ctx, "r2", t0.Add(2*time.Minute)); err != nil {
+		t.Errorf("after release: %v", err)
+	}
+	// A crashed run's lock is taken over once stale.
+	if _, err := h.Lock(ctx, "r3", t0.Add(2*time.Minute+StaleLock)); err != nil {
+		t.Errorf("stale lock: %v", err)
+	}
+	release()
 }

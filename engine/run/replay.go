@@ -90,6 +90,11 @@ func replayNetwork(ctx context.Context, o ReplayOptions, sp *spec.Spec, raws []l
 		return res
 	}
 	hist := history.Open(o.Store, sp.Name)
+	unlock, err := hist.Lock(ctx, o.RunID, time.Now())
+	if err != nil {
+		return fail(err)
+	}
+	defer unlock()
 	if err := hist.Recover(ctx); err != nil {
 		return fail(err)
 	}

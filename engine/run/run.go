@@ -205,6 +205,11 @@ func runNetwork(ctx context.Context, o Options, name string, accts []Account) Ne
 	}
 	res.SpecHash = sp.Hash
 	hist := history.Open(o.Store, name)
+	unlock, err := hist.Lock(ctx, o.RunID, time.Now())
+	if err != nil {
+		return fail(err)
+	}
+	defer unlock()
 	if err := hist.Recover(ctx); err != nil {
 		return fail(err)
 	}
