@@ -128,6 +128,13 @@ type Program struct {
 	// applied to the field in slot (lower(nullIfEmpty(r.x))): evaluated
 	// without the CEL interpreter, with the same functions.
 	direct []func(ref.Val) ref.Val
+	// fast, when set, evaluates the expression without the interpreter
+	// when it can (see fastNode).
+	fast fastNode
+	// index is the program's place in its Programs: a record view keeps
+	// the value of each program it evaluated, so that an expression used
+	// twice (a column and a transaction field) is evaluated once a record.
+	index int
 }
 
 // Path returns the record field the expression reads as is, if it is
@@ -142,6 +149,21 @@ func (p *Program) Eval(vars any) (ref.Val, error) {
 
 // EvalRecord evaluates p against a record view.
 func (p *Program) EvalRecord(rec *Record) (ref.Val, error) {
+	if p.index < 0 || p.index >= len(rec.results) {
+		return p.evalRecord(rec)
+	}
+	if rec.resultGen[p.index] == rec.gen {
+		return rec.results[p.index], nil
+	}
+	v, err := p.evalRecord(rec)
+	if err == nil {
+		rec.results[p.index] = v
+		rec.resultGen[p.index] = rec.gen
+	}
+	return v, err
+}
+
+func (p *Program) evalRecord(rec *Record) (ref.Val, error) {
 	if p.direct != nil {
 		v := FromJSON(rec.slots[p.slot])
 		for i := len(p.direct) - 1; i >= 0; i-- {
@@ -152,6 +174,11 @@ func (p *Program) EvalRecord(rec *Record) (ref.Val, error) {
 		}
 		return v, nil
 	}
+	if p.fast != nil {
+		if v := p.fast(rec); v != nil {
+			return v, nil
+		}
+	}
 	return p.Eval(rec)
 }
 
@@ -161,16 +188,21 @@ func (p *Program) EvalRecord(rec *Record) (ref.Val, error) {
 type Programs struct {
 	env   *cel.Env
 	unary map[string]func(ref.Val) ref.Val
+	funcs map[string]func([]ref.Val) ref.Val
 	srcs  []string
 	outs  []*Program
-	paths map[string]int // dotted path → slot
-	tree  *PathTree
+	bySrc map[string]*Program
+	// consts counts the values of account and tables fast programs read,
+	// which a record view keeps once read.
+	consts int
+	paths  map[string]int // dotted path → slot
+	tree   *PathTree
 }
 
 // NewPrograms starts a record program set in env, a RecordScope env
 // made with the same zone.
 func NewPrograms(env *cel.Env, zone *time.Location) *Programs {
-	return &Programs{env: env, paths: map[string]int{}, unary: unaryFuncs(zone)}
+	return &Programs{env: env, paths: map[string]int{}, unary: unaryFuncs(zone), funcs: fastFuncs(zone)}
 }
 
 var plainPath = regexp.MustCompile(`^\s*r(\.[A-Za-z_][A-Za-z0-9_]*)+\s*$`)
@@ -178,6 +210,9 @@ var plainPath = regexp.MustCompile(`^\s*r(\.[A-Za-z_][A-Za-z0-9_]*)+\s*$`)
 // Add checks src and returns its program slot; the program is usable
 // after Build. A compile error is returned at once.
 func (ps *Programs) Add(src string) (*Program, error) {
+	if p, ok := ps.bySrc[src]; ok {
+		return p, nil
+	}
 	a, err := Compile(ps.env, src)
 	if err != nil {
 		return nil, err
@@ -185,16 +220,22 @@ func (ps *Programs) Add(src string) (*Program, error) {
 	for _, path := range recordPaths(a) {
 		ps.slotOf(path)
 	}
-	p := &Program{Source: src, Output: a.OutputType(), slot: -1}
+	p := &Program{Source: src, Output: a.OutputType(), slot: -1, index: len(ps.outs)}
 	if plainPath.MatchString(src) {
 		p.path = strings.Split(strings.TrimSpace(src), ".")[1:]
 		p.slot = ps.slotOf(p.path)
 	} else if fns, path := ps.unaryChain(src); fns != nil {
 		p.direct = fns
 		p.slot = ps.slotOf(path)
+	} else {
+		p.fast = planFast(a.NativeRep(), a.NativeRep().Expr(), ps.funcs, ps.slotOf, &ps.consts)
 	}
 	ps.srcs = append(ps.srcs, src)
 	ps.outs = append(ps.outs, p)
+	if ps.bySrc == nil {
+		ps.bySrc = map[string]*Program{}
+	}
+	ps.bySrc[src] = p
 	return p, nil
 }
 
@@ -266,6 +307,8 @@ func (ps *Programs) Build() error {
 		ps.outs[i].prog = prog
 	}
 	ps.tree = newPathTree(ps.paths)
+	ps.tree.programs = len(ps.outs)
+	ps.tree.consts = ps.consts
 	return nil
 }
 
@@ -348,7 +391,7 @@ func CompileProgram(env *cel.Env, src string) (*Program, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Program{Source: src, Output: a.OutputType(), prog: prog, slot: -1}, nil
+	return &Program{Source: src, Output: a.OutputType(), prog: prog, slot: -1, index: -1}, nil
 }
 
 // Slot returns the record slot of a plain-path program.

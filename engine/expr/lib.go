@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"reflect"
 	"sort"
 	"strconv"
 	"strings"
@@ -17,6 +18,7 @@ import (
 	"github.com/google/cel-go/common/types"
 	"github.com/google/cel-go/common/types/ref"
 	"github.com/google/cel-go/common/types/traits"
+	"github.com/tidwall/gjson"
 	"golang.org/x/text/currency"
 	"golang.org/x/text/language"
 
@@ -465,6 +467,9 @@ func toStrMap(v ref.Val) ref.Val {
 	if _, isNull := v.(types.Null); isNull {
 		return types.NullValue
 	}
+	if o, ok := v.(object); ok {
+		return strMapOfObject(o)
+	}
 	m, ok := v.(traits.Mapper)
 	if !ok {
 		return types.NewErr("strMap: cannot make a map of %s", typeName(v))
@@ -481,10 +486,181 @@ func toStrMap(v ref.Val) ref.Val {
 		}
 		out[ks] = vs
 	}
+	return newStrMap(out)
+}
+
+// strMapOfObject is toStrMap of a JSON object, read in one pass: a key
+// that occurs twice has its first value, as Get gives it.
+func strMapOfObject(o object) ref.Val {
+	if out, ok := scanStrMap(o.res.Raw); ok {
+		return newStrMap(out)
+	}
+	return strMapForEach(o)
+}
+
+// strMapForEach is strMapOfObject with gjson's ForEach.
+func strMapForEach(o object) ref.Val {
+	out := map[string]string{}
+	var seenBuf [8]string
+	seen := seenBuf[:0]
+	o.res.ForEach(func(k, v gjson.Result) bool {
+		key := k.Str
+		for _, s := range seen {
+			if s == key {
+				return true
+			}
+		}
+		seen = append(seen, key)
+		vs, ok := scalarString(FromJSON(v))
+		if !ok || vs == "" {
+			return true
+		}
+		out[key] = vs
+		return true
+	})
+	return newStrMap(out)
+}
+
+// scanStrMap is strMapOfObject over the object's text in one pass, the
+// values read as FromJSON and scalarString read them. ok is false for
+// text it does not read (escaped keys, anything not well-formed).
+func scanStrMap(obj string) (map[string]string, bool) {
+	out := map[string]string{}
+	var seenBuf [8]string
+	seen := seenBuf[:0]
+	i := skipSpace(obj, 0)
+	if i >= len(obj) || obj[i] != '{' {
+		return nil, false
+	}
+	i = skipSpace(obj, i+1)
+	if i < len(obj) && obj[i] == '}' {
+		return out, skipSpace(obj, i+1) == len(obj)
+	}
+	for {
+		if i >= len(obj) || obj[i] != '"' {
+			return nil, false
+		}
+		q := strings.IndexByte(obj[i+1:], '"')
+		if q < 0 {
+			return nil, false
+		}
+		key := obj[i+1 : i+1+q]
+		if strings.IndexByte(key, '\\') >= 0 {
+			return nil, false
+		}
+		i = skipSpace(obj, i+2+q)
+		if i >= len(obj) || obj[i] != ':' {
+			return nil, false
+		}
+		i = skipSpace(obj, i+1)
+		ve, ok := skipValue(obj, i)
+		if !ok {
+			return nil, false
+		}
+		res, ok := scalar(obj[i:ve])
+		if !ok {
+			return nil, false
+		}
+		dup := false
+		for _, s := range seen {
+			if s == key {
+				dup = true
+				break
+			}
+		}
+		if !dup {
+			seen = append(seen, key)
+			var vs string
+			switch res.Type {
+			case gjson.String:
+				vs = res.Str
+			case gjson.Number:
+				// As jsonNumber reads it: an integer, or the text.
+				vs = res.Raw
+				if !strings.ContainsAny(res.Raw, ".eE") {
+					if n, err := strconv.ParseInt(res.Raw, 10, 64); err == nil {
+						vs = strconv.FormatInt(n, 10)
+					}
+				}
+			case gjson.True:
+				vs = "true"
+			case gjson.False:
+				vs = "false"
+			}
+			if vs != "" {
+				out[key] = vs
+			}
+		}
+		i = skipSpace(obj, ve)
+		if i >= len(obj) {
+			return nil, false
+		}
+		switch obj[i] {
+		case ',':
+			i = skipSpace(obj, i+1)
+		case '}':
+			return out, skipSpace(obj, i+1) == len(obj)
+		default:
+			return nil, false
+		}
+	}
+}
+
+// strMap is a map made by strMap(): a CEL map of strings whose Go map
+// belongs to it alone, so that a row may take it as it is. It behaves as
+// the CEL map of its Go map, made only when CEL reads it.
+type strMap struct{ m map[string]string }
+
+var _ traits.Mapper = strMap{}
+
+func newStrMap(out map[string]string) ref.Val {
 	if len(out) == 0 {
 		return types.NullValue
 	}
-	return types.NewStringStringMap(types.DefaultTypeAdapter, out)
+	return strMap{out}
+}
+
+func (s strMap) cel() traits.Mapper {
+	return types.NewStringStringMap(types.DefaultTypeAdapter, s.m)
+}
+
+// ConvertToNative implements ref.Val.
+func (s strMap) ConvertToNative(t reflect.Type) (any, error) { return s.cel().ConvertToNative(t) }
+
+// ConvertToType implements ref.Val.
+func (s strMap) ConvertToType(t ref.Type) ref.Val { return s.cel().ConvertToType(t) }
+
+// Equal implements ref.Val.
+func (s strMap) Equal(o ref.Val) ref.Val { return s.cel().Equal(o) }
+
+// Type implements ref.Val.
+func (s strMap) Type() ref.Type { return s.cel().Type() }
+
+// Value implements ref.Val.
+func (s strMap) Value() any { return s.cel().Value() }
+
+// Contains implements traits.Container.
+func (s strMap) Contains(k ref.Val) ref.Val { return s.cel().Contains(k) }
+
+// Get implements traits.Indexer.
+func (s strMap) Get(k ref.Val) ref.Val { return s.cel().Get(k) }
+
+// Find implements traits.Mapper.
+func (s strMap) Find(k ref.Val) (ref.Val, bool) { return s.cel().Find(k) }
+
+// Iterator implements traits.Iterable.
+func (s strMap) Iterator() traits.Iterator { return s.cel().Iterator() }
+
+// Size implements traits.Sizer.
+func (s strMap) Size() ref.Val { return s.cel().Size() }
+
+// StringMap returns the Go map of a value made by strMap(), which no
+// other value shares.
+func StringMap(v ref.Val) (map[string]string, bool) {
+	if m, ok := v.(strMap); ok {
+		return m.m, true
+	}
+	return nil, false
 }
 
 func truthy(v ref.Val) ref.Val {

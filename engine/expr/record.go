@@ -1,7 +1,9 @@
 package expr
 
 import (
+	"strconv"
 	"strings"
+	"unsafe"
 
 	"github.com/google/cel-go/common/types"
 	"github.com/google/cel-go/common/types/ref"
@@ -15,15 +17,21 @@ type PathTree struct {
 	root  *pathNode
 	names map[string]int
 	slots int
+	nodes int // pathNodes with children
+	// programs and consts size a record view's per-record values.
+	programs, consts int
 }
 
 type pathNode struct {
 	slot     int // -1 when no expression reads this exact path
 	children map[string]*pathNode
+	id       int // index of the node's key order in a Record, if it has children
 }
 
 func newPathTree(paths map[string]int) *PathTree {
 	t := &PathTree{root: &pathNode{slot: -1}, names: paths, slots: len(paths)}
+	t.root.id = 0
+	t.nodes = 1
 	for name, slot := range paths {
 		n := t.root
 		for _, seg := range strings.Split(strings.TrimPrefix(name, "r."), ".") {
@@ -32,8 +40,12 @@ func newPathTree(paths map[string]int) *PathTree {
 			}
 			c := n.children[seg]
 			if c == nil {
-				c = &pathNode{slot: -1}
+				c = &pathNode{slot: -1, id: -1}
 				n.children[seg] = c
+			}
+			if n.id < 0 {
+				n.id = t.nodes
+				t.nodes++
 			}
 			n = c
 		}
@@ -51,6 +63,26 @@ type Record struct {
 	root   gjson.Result
 	vars   map[string]ref.Val
 	cached map[string]ref.Val
+	// orders holds, per node with children, the keys of the object last
+	// read there in their order, with their nodes: records of one
+	// response mostly share a key order, so a key is found by comparing
+	// it with the key at the same place in the last record.
+	orders [][]keyNode
+
+	// gen counts the records seen; results[i] holds the value of program
+	// i for this record when resultGen[i] == gen.
+	gen       uint32
+	results   []ref.Val
+	resultGen []uint32
+	// consts holds the account and tables values fast programs read.
+	consts []ref.Val
+	// args is the stack of function arguments of fast programs.
+	args []ref.Val
+}
+
+type keyNode struct {
+	key  string
+	node *pathNode // nil for a key no expression reads
 }
 
 var _ interpreter.Activation = (*Record)(nil)
@@ -58,20 +90,247 @@ var _ interpreter.Activation = (*Record)(nil)
 // NewRecord returns a reusable record view for programs built with t.
 // vars are the other variables (account, tables).
 func (t *PathTree) NewRecord(vars map[string]ref.Val) *Record {
-	return &Record{tree: t, slots: make([]gjson.Result, t.slots), vars: vars}
+	return &Record{
+		tree: t, slots: make([]gjson.Result, t.slots), vars: vars, orders: make([][]keyNode, t.nodes),
+		results: make([]ref.Val, t.programs), resultGen: make([]uint32, t.programs), gen: 1,
+		consts: make([]ref.Val, t.consts),
+	}
 }
 
 // Reset points the view at the next record and collects every field the
 // programs read in one pass over it.
 func (rv *Record) Reset(rec gjson.Result) {
+	rv.gen++
+	if rv.gen == 0 {
+		clear(rv.resultGen)
+		rv.gen = 1
+	}
 	clear(rv.slots)
 	rv.root = rec
 	if rv.cached != nil {
 		clear(rv.cached)
 	}
 	if rec.IsObject() {
+		if rec.Type == gjson.JSON && rec.Indexes == nil {
+			if end, ok := rv.scan(rv.tree.root, rec.Raw, rec.Index); ok && end == len(rec.Raw) {
+				return
+			}
+		}
+		clear(rv.slots)
 		rv.walk(rv.tree.root, rec)
 	}
+}
+
+// ResetNext is Reset for the JSON object at the start of text, a part
+// of a document at index base: it finds where the object ends as it
+// collects its fields, and returns the object. ok is false, with nothing
+// read, when text does not start with an object this view reads in one
+// pass; Reset then reads it.
+func (rv *Record) ResetNext(text string, base int) (rec gjson.Result, ok bool) {
+	if len(text) == 0 || text[0] != '{' {
+		return gjson.Result{}, false
+	}
+	rv.gen++
+	if rv.gen == 0 {
+		clear(rv.resultGen)
+		rv.gen = 1
+	}
+	clear(rv.slots)
+	if rv.cached != nil {
+		clear(rv.cached)
+	}
+	end, ok := rv.scan(rv.tree.root, text, base)
+	if !ok {
+		clear(rv.slots)
+		rv.root = gjson.Result{}
+		return gjson.Result{}, false
+	}
+	rv.root = gjson.Result{Type: gjson.JSON, Raw: text[:end], Index: base}
+	return rv.root, true
+}
+
+// Holds reports whether the view was last reset to rec.
+func (rv *Record) Holds(rec gjson.Result) bool {
+	return rec.Type == rv.root.Type && rec.Index == rv.root.Index && len(rec.Raw) == len(rv.root.Raw) &&
+		unsafe.StringData(rec.Raw) == unsafe.StringData(rv.root.Raw)
+}
+
+// scan is walk over the text of obj, a JSON object at index base of its
+// document. It reads each value as Result.ForEach does, but finds where a
+// value ends without building the values nobody reads. It returns false,
+// having perhaps filled some slots, for anything it does not read as
+// well-formed JSON (or for escaped keys), and walk is then used instead.
+// On success it returns the end of the object in obj.
+func (rv *Record) scan(n *pathNode, obj string, base int) (int, bool) {
+	i := skipSpace(obj, 0)
+	if i >= len(obj) || obj[i] != '{' {
+		return 0, false
+	}
+	i = skipSpace(obj, i+1)
+	if i < len(obj) && obj[i] == '}' {
+		return i + 1, true
+	}
+	order := rv.orders[n.id]
+	for k := 0; ; k++ {
+		if i >= len(obj) || obj[i] != '"' {
+			return 0, false
+		}
+		q := strings.IndexByte(obj[i+1:], '"')
+		if q < 0 {
+			return 0, false
+		}
+		ke := i + 1 + q
+		key := obj[i+1 : ke]
+		if strings.IndexByte(key, '\\') >= 0 {
+			return 0, false
+		}
+		i = skipSpace(obj, ke+1)
+		if i >= len(obj) || obj[i] != ':' {
+			return 0, false
+		}
+		i = skipSpace(obj, i+1)
+		vs := i
+		ve, ok := skipValue(obj, i)
+		if !ok {
+			return 0, false
+		}
+		var c *pathNode
+		if k < len(order) && order[k].key == key {
+			c = order[k].node
+		} else {
+			c = n.children[key]
+			// A copy of the key: the record's text is not kept.
+			if k < len(order) {
+				order[k] = keyNode{strings.Clone(key), c}
+			} else if k == len(order) {
+				order = append(order, keyNode{strings.Clone(key), c})
+				rv.orders[n.id] = order
+			}
+		}
+		if c != nil {
+			raw := obj[vs:ve]
+			if c.slot >= 0 {
+				res, ok := scalar(raw)
+				if !ok {
+					return 0, false
+				}
+				res.Index = vs + base
+				rv.slots[c.slot] = res
+			}
+			if c.children != nil && obj[vs] == '{' {
+				if _, ok := rv.scan(c, raw, vs+base); !ok {
+					return 0, false
+				}
+			}
+		}
+		i = skipSpace(obj, ve)
+		if i >= len(obj) {
+			return 0, false
+		}
+		switch obj[i] {
+		case ',':
+			i = skipSpace(obj, i+1)
+		case '}':
+			return i + 1, true
+		default:
+			return 0, false
+		}
+	}
+}
+
+func skipSpace(s string, i int) int {
+	for i < len(s) && s[i] <= ' ' {
+		i++
+	}
+	return i
+}
+
+// skipValue returns the end of the JSON value starting at s[i].
+func skipValue(s string, i int) (int, bool) {
+	if i >= len(s) {
+		return i, false
+	}
+	switch c := s[i]; c {
+	case '"':
+		return stringEnd(s, i)
+	case '{', '[':
+		depth := 0
+		for j := i; j < len(s); j++ {
+			switch s[j] {
+			case '"':
+				e, ok := stringEnd(s, j)
+				if !ok {
+					return i, false
+				}
+				j = e - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return j + 1, true
+				}
+			}
+		}
+		return i, false
+	default:
+		j := i
+		for j < len(s) {
+			c := s[j]
+			if c <= ' ' || c == ',' || c == '}' || c == ']' {
+				break
+			}
+			j++
+		}
+		return j, j > i
+	}
+}
+
+// stringEnd returns the end of the JSON string whose opening quote is at
+// s[i].
+func stringEnd(s string, i int) (int, bool) {
+	j := i + 1
+	for {
+		k := strings.IndexByte(s[j:], '"')
+		if k < 0 {
+			return i, false
+		}
+		q := j + k
+		// The quote ends the string unless an odd number of
+		// backslashes escapes it.
+		n := 0
+		for b := q - 1; b > i && s[b] == '\\'; b-- {
+			n++
+		}
+		if n%2 == 0 {
+			return q + 1, true
+		}
+		j = q + 1
+	}
+}
+
+// scalar reads one JSON value as Result.ForEach gives it (but Index).
+func scalar(raw string) (gjson.Result, bool) {
+	switch c := raw[0]; c {
+	case '"':
+		body := raw[1 : len(raw)-1]
+		if strings.IndexByte(body, '\\') >= 0 {
+			return gjson.Parse(raw), true
+		}
+		return gjson.Result{Type: gjson.String, Raw: raw, Str: body}, true
+	case '{', '[':
+		return gjson.Result{Type: gjson.JSON, Raw: raw}, true
+	case 't':
+		return gjson.Result{Type: gjson.True, Raw: raw}, raw == "true"
+	case 'f':
+		return gjson.Result{Type: gjson.False, Raw: raw}, raw == "false"
+	case 'n':
+		return gjson.Result{Type: gjson.Null, Raw: raw}, raw == "null"
+	case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
+		f, _ := strconv.ParseFloat(raw, 64)
+		return gjson.Result{Type: gjson.Number, Raw: raw, Num: f}, true
+	}
+	return gjson.Result{}, false
 }
 
 func (rv *Record) walk(n *pathNode, obj gjson.Result) {

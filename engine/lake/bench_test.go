@@ -110,4 +110,62 @@ func BenchmarkTableWriter(b *testing.B) {
 	b.ReportMetric(float64(out.n)/float64(b.N), "file-B/row")
 }
 
+// BenchmarkTableBatchWriter is BenchmarkTableWriter with the rows given
+// as typed batches, as a transform writes them.
+func BenchmarkTableBatchWriter(b *testing.B) {
+	cols := []Column{
+		{"id", TypeString}, {"account", TypeString}, {"advertiser", TypeInt}, {"status", TypeString},
+		{"sale", TypeDecimal}, {"commission", TypeDecimal}, {"date", TypeTimestamp}, {"paid", TypeBool},
+		{"currency", TypeString}, {"click_ref", TypeString}, {"raw", TypeJSON}, {"note", TypeString},
+	}
+	src := benchRows(b, min(b.N, 100_000))
+	batches := make([]*TableBatch, 0, len(src)/batchRows+1)
+	for i, u := range src {
+		if i%batchRows == 0 {
+			batches = append(batches, NewTableBatch(cols, batchRows))
+		}
+		tb := batches[len(batches)-1]
+		tb.SetString(0, u.TransactionID, false)
+		tb.SetString(1, u.AccountID, false)
+		tb.SetInt(2, int64(i%300))
+		tb.SetString(3, u.Status, false)
+		tb.SetDecimal(4, u.Sale())
+		tb.SetDecimal(5, u.Commission())
+		tb.SetTime(6, u.TransactionAt)
+		tb.SetBool(7, i%3 == 0)
+		tb.SetString(8, u.Currency, false)
+		tb.SetNull(9)
+		tb.SetString(10, `{"id":`+u.TransactionID+`,"status":"`+u.Status+`","amount":{"amount":12.5,"currency":"EUR"}}`, true)
+		tb.SetNull(11)
+		tb.Commit()
+	}
+	var out countWriter
+	b.ReportAllocs()
+	b.ResetTimer()
+	start := time.Now()
+	w, err := NewTableWriter(&out, cols)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for done, k := 0, 0; done < b.N; k++ {
+		tb := batches[k%len(batches)]
+		n := min(b.N-done, tb.Len())
+		if n < tb.Len() {
+			if err := w.writeBatch(tb, 0, n); err != nil {
+				b.Fatal(err)
+			}
+		} else if err := w.WriteBatch(tb); err != nil {
+			b.Fatal(err)
+		}
+		done += n
+	}
+	if err := w.Close(); err != nil {
+		b.Fatal(err)
+	}
+	elapsed := time.Since(start)
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "rows/s")
+	b.ReportMetric(float64(out.n)/float64(b.N), "file-B/row")
+}
+
 var _ io.Writer = (*countWriter)(nil)

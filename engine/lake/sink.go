@@ -273,14 +273,26 @@ func (s *Sink) stagePart(p *part) (*staged, error) {
 
 // WriteUnified appends unified rows to the run's transactions files.
 func (s *Sink) WriteUnified(rows []row.Unified) error {
+	return s.writeUnified(rows, true)
+}
+
+// WriteCheckedUnified is WriteUnified for rows the caller has already
+// checked with ValidateUnified: they are not checked again.
+func (s *Sink) WriteCheckedUnified(rows []row.Unified) error {
+	return s.writeUnified(rows, false)
+}
+
+func (s *Sink) writeUnified(rows []row.Unified, validate bool) error {
 	if err := s.check(); err != nil {
 		return err
 	}
 	if s.parts&PartTransactions == 0 {
 		return errors.New("lake sink: this sink does not write transactions")
 	}
-	if err := ValidateUnified(rows); err != nil {
-		return err
+	if validate {
+		if err := ValidateUnified(rows); err != nil {
+			return err
+		}
 	}
 	p := &s.tx
 	p.mu.Lock()
@@ -311,22 +323,49 @@ func (s *Sink) WriteUnified(rows []row.Unified) error {
 // WriteTable appends rows of the network's own table; each row holds one
 // value per declared column (see TableWriter.Write).
 func (s *Sink) WriteTable(rows [][]any) error {
+	if err := s.tableUsable(); err != nil {
+		return err
+	}
+	if err := validateTable(s.tableCols, s.tableKinds, rows); err != nil {
+		return err
+	}
+	return s.writeTable(len(rows), func(tw *TableWriter, from, to int) error {
+		return tw.write(rows[from:to])
+	})
+}
+
+// WriteTableBatch appends the rows of b, a batch of the network's own
+// table made with the sink's table columns. Like WriteTable, it checks
+// every row first; on a *RowError nothing of the batch was written.
+func (s *Sink) WriteTableBatch(b *TableBatch) error {
+	if err := s.tableUsable(); err != nil {
+		return err
+	}
+	if err := checkBatch(s.tableCols, b); err != nil {
+		return err
+	}
+	return s.writeTable(b.Len(), func(tw *TableWriter, from, to int) error {
+		return tw.writeBatch(b, from, to)
+	})
+}
+
+func (s *Sink) tableUsable() error {
 	if err := s.check(); err != nil {
 		return err
 	}
 	if s.parts&PartTables == 0 {
 		return errors.New("lake sink: this sink does not write the network table")
 	}
-	if s.tableErr != nil {
-		return s.tableErr
-	}
-	if err := validateTable(s.tableCols, s.tableKinds, rows); err != nil {
-		return err
-	}
+	return s.tableErr
+}
+
+// writeTable writes rows [0, n) of checked rows with write, starting a
+// new file every maxRows rows.
+func (s *Sink) writeTable(n int, write func(tw *TableWriter, from, to int) error) error {
 	p := &s.tbl
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for len(rows) > 0 {
+	for from := 0; from < n; {
 		if p.file == nil {
 			st, err := s.stagePart(p)
 			if err != nil {
@@ -340,12 +379,12 @@ func (s *Sink) WriteTable(rows [][]any) error {
 			}
 			p.file, p.tw = st, tw
 		}
-		n := int(min(int64(len(rows)), s.maxRows-p.file.rows))
-		if err := p.tw.write(rows[:n]); err != nil {
+		k := int(min(int64(n-from), s.maxRows-p.file.rows))
+		if err := write(p.tw, from, from+k); err != nil {
 			return s.failLocked(fmt.Errorf("lake sink: writing %s: %w", p.file.key, err))
 		}
-		p.file.rows += int64(n)
-		rows = rows[n:]
+		p.file.rows += int64(k)
+		from += k
 		if p.file.rows >= s.maxRows {
 			if err := s.closePart(p); err != nil {
 				return s.failLocked(err)

@@ -99,7 +99,7 @@ func (g *orderedGroup) Encoding() encoding.Encoding { return nil }
 func (g *orderedGroup) Compression() compress.Codec { return nil }
 
 // GoType is a struct with one field F<i> per column, in order; the writer
-// does not need it (rows are written as parquet.Row values).
+// does not need it (rows are written column by column).
 func (g *orderedGroup) GoType() reflect.Type {
 	g.gotype.once.Do(func() {
 		fs := make([]reflect.StructField, len(g.fields))
@@ -146,8 +146,13 @@ type TableWriter struct {
 	kinds  []valueKind
 	w      *parquet.GenericWriter[any]
 	rows   int64
-	buf    []parquet.Row
 	values []parquet.Value
+	// rg is the row group being written, column by column; rgRows its
+	// rows so far.
+	rg     *parquet.ConcurrentRowGroupWriter
+	rgRows int
+	// scratch holds rows given as [][]any while they are written.
+	scratch *TableBatch
 }
 
 // NewTableWriter returns a writer of one Parquet file with cols to w. Close
@@ -161,7 +166,7 @@ func NewTableWriter(w io.Writer, cols []Column) (*TableWriter, error) {
 	for i, c := range cols {
 		kinds[i] = kindOf(c.Type)
 	}
-	opts := append(writerOptions(), schema)
+	opts := append(writerOptions(), schema, parquet.MaxRowsPerRowGroup(tableRowGroupRows))
 	// Min/max bounds of JSON documents serve no query and cost a
 	// comparison of every value: skip them.
 	for _, c := range cols {
@@ -211,37 +216,65 @@ func validateTable(cols []Column, kinds []valueKind, rows [][]any) error {
 
 // write appends rows that were validated, in batches.
 func (t *TableWriter) write(rows [][]any) error {
-	ncol := len(t.cols)
+	if t.scratch == nil {
+		t.scratch = NewTableBatch(t.cols, batchRows)
+	}
+	b := t.scratch
 	for len(rows) > 0 {
 		n := min(len(rows), batchRows)
-		if cap(t.values) < n*ncol {
-			t.values = make([]parquet.Value, n*ncol)
-		}
-		t.values = t.values[:n*ncol]
-		t.buf = t.buf[:0]
-		for r := 0; r < n; r++ {
-			vals := t.values[r*ncol : (r+1)*ncol : (r+1)*ncol]
-			for c, v := range rows[r] {
-				vals[c] = t.kinds[c].value(v, c)
+		b.Reset()
+		for _, vals := range rows[:n] {
+			for c, v := range vals {
+				b.Set(c, v)
 			}
-			t.buf = append(t.buf, parquet.Row(vals))
+			b.Commit()
 		}
-		if _, err := t.w.WriteRows(t.buf); err != nil {
+		err := t.writeBatch(b, 0, n)
+		// Drop references to the caller's strings.
+		b.Reset()
+		if err != nil {
 			return err
 		}
-		// Drop references to the caller's strings.
-		clear(t.values)
-		t.rows += int64(n)
 		rows = rows[n:]
 	}
 	return nil
+}
+
+// WriteBatch appends the rows of b. It first checks them; on a *RowError
+// nothing was written.
+func (t *TableWriter) WriteBatch(b *TableBatch) error {
+	if err := checkBatch(t.cols, b); err != nil {
+		return err
+	}
+	return t.writeBatch(b, 0, b.Len())
+}
+
+// checkBatch checks that b has the columns cols and valid values.
+func checkBatch(cols []Column, b *TableBatch) error {
+	if len(b.cols) != len(cols) {
+		return &RowError{Row: 0, Column: "*", Err: fmt.Errorf("batch has %d columns for %d", len(b.cols), len(cols))}
+	}
+	for i, c := range b.cols {
+		if c != cols[i] {
+			return &RowError{Row: 0, Column: c.Name, Err: fmt.Errorf("batch column %d is %s %s, table column is %s %s", i, c.Name, c.Type, cols[i].Name, cols[i].Type)}
+		}
+	}
+	return b.Validate()
 }
 
 // Rows is the number of rows written so far.
 func (t *TableWriter) Rows() int64 { return t.rows }
 
 // Close flushes the rows and writes the file's footer.
-func (t *TableWriter) Close() error { return t.w.Close() }
+func (t *TableWriter) Close() error {
+	if t.rg != nil && t.rgRows > 0 {
+		t.rgRows = 0
+		if _, err := t.rg.Commit(); err != nil {
+			return err
+		}
+	}
+	return t.w.Close()
+}
 
 // valueKind is how a column's Go values are checked and converted.
 type valueKind uint8
@@ -322,38 +355,6 @@ func (k valueKind) check(v any) error {
 
 // maxUnscaled is the largest unscaled value of decimal(18,6).
 const maxUnscaled = 999_999_999_999_999_999
-
-// value converts a checked value of column c to a Parquet value with its
-// definition level: 0 for null, 1 for a value (every column is optional).
-// String values refer to the caller's memory; parquet-go copies them into
-// its buffers during WriteRows.
-func (k valueKind) value(v any, c int) parquet.Value {
-	if v == nil {
-		return parquet.Value{}.Level(0, 0, c)
-	}
-	var pv parquet.Value
-	switch x := v.(type) {
-	case string:
-		pv = parquet.ByteArrayValue(unsafeBytes(x))
-	case json.RawMessage:
-		pv = parquet.ByteArrayValue(x)
-	case []byte:
-		pv = parquet.ByteArrayValue(x)
-	case int64:
-		pv = parquet.Int64Value(x)
-	case int:
-		pv = parquet.Int64Value(int64(x))
-	case int32:
-		pv = parquet.Int64Value(int64(x))
-	case bool:
-		pv = parquet.BooleanValue(x)
-	case decimal.Decimal:
-		pv = parquet.Int64Value(x.Unscaled)
-	case time.Time:
-		pv = parquet.Int64Value(x.UnixMicro())
-	}
-	return pv.Level(0, 1, c)
-}
 
 func unsafeBytes(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
 

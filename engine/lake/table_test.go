@@ -313,7 +313,7 @@ func TestTableValueErrors(t *testing.T) {
 
 func TestRowGroupsAreBounded(t *testing.T) {
 	cols := []Column{{"id", TypeInt}, {"s", TypeString}}
-	rows := make([][]any, rowGroupRows+1000)
+	rows := make([][]any, tableRowGroupRows+1000)
 	for i := range rows {
 		rows[i] = []any{int64(i), "x"}
 	}

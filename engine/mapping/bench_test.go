@@ -8,6 +8,7 @@ import (
 
 	"github.com/tidwall/gjson"
 
+	"github.com/afflake/afflake/engine/lake"
 	"github.com/afflake/afflake/engine/row"
 	"github.com/afflake/afflake/engine/spec"
 )
@@ -25,10 +26,7 @@ func loadSpec(tb testing.TB, name string) *spec.Spec {
 	return sp
 }
 
-// BenchmarkMapAwin maps the Awin fixture's records: the per-record hot
-// path of a transform, without I/O or Parquet.
-func BenchmarkMapAwin(b *testing.B) {
-	sp := loadSpec(b, "awin")
+func awinRecords(b *testing.B) []gjson.Result {
 	body, err := os.ReadFile("../../testdata/awin/transactions.json")
 	if err != nil {
 		b.Fatal(err)
@@ -38,7 +36,14 @@ func BenchmarkMapAwin(b *testing.B) {
 		recs = append(recs, v)
 		return true
 	})
-	recs = recs[:5] // the records that map
+	return recs[:5] // the records that map
+}
+
+// BenchmarkMapAwin maps the Awin fixture's records: the per-record hot
+// path of a transform, without I/O or Parquet.
+func BenchmarkMapAwin(b *testing.B) {
+	sp := loadSpec(b, "awin")
+	recs := awinRecords(b)
 	m := New(sp, Account{ID: "189069", Currency: "GBP"})
 	names, _ := TableColumns(sp)
 	vals := make([]any, len(names))
@@ -49,6 +54,34 @@ func BenchmarkMapAwin(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		if err := m.Map(recs[i%len(recs)], lin, &u, vals); err != nil {
 			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
+}
+
+// BenchmarkMapAwinBatch is BenchmarkMapAwin into a typed table batch, as
+// a transform maps.
+func BenchmarkMapAwinBatch(b *testing.B) {
+	sp := loadSpec(b, "awin")
+	recs := awinRecords(b)
+	m := New(sp, Account{ID: "189069", Currency: "GBP"})
+	names, kinds := TableColumns(sp)
+	cols := make([]lake.Column, len(names))
+	for i := range names {
+		cols[i] = lake.Column{Name: names[i], Type: kinds[i]}
+	}
+	tb := lake.NewTableBatch(cols, 1024)
+	lin := Lineage{RunID: "bench", RawRef: "bench#0", FetchedAt: time.Now()}
+	var u row.Unified
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := m.MapBatch(recs[i%len(recs)], lin, &u, tb, true); err != nil {
+			b.Fatal(err)
+		}
+		tb.Commit()
+		if tb.Len() == 1024 {
+			tb.Reset()
 		}
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")

@@ -5,7 +5,6 @@ package mapping
 import (
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/afflake/afflake/engine/decimal"
 	"github.com/afflake/afflake/engine/expr"
+	"github.com/afflake/afflake/engine/lake"
 	"github.com/afflake/afflake/engine/row"
 	"github.com/afflake/afflake/engine/spec"
 )
@@ -43,8 +43,19 @@ type Mapper struct {
 	sp      *spec.Spec
 	account Account
 	rec     *expr.Record
+	fields  []fieldID // per sp.Fields entry
 	// Rounded counts amounts that had more than six fractional digits.
 	Rounded int64
+
+	// Slabs the optional columns of unified rows point into: one
+	// allocation for many rows instead of one per value.
+	strs  []string
+	times []time.Time
+
+	batOut batchRow
+	// next is set by Next: the record view holds the record MapBatch
+	// is given next.
+	next bool
 }
 
 // New returns a mapper for sp's records of one account.
@@ -61,7 +72,12 @@ func New(sp *spec.Spec, acct Account) *Mapper {
 		tables[name] = t
 	}
 	vars := expr.Vars(map[string]any{"account": am, "tables": tables})
-	return &Mapper{sp: sp, account: acct, rec: sp.Record.Tree().NewRecord(vars)}
+	m := &Mapper{sp: sp, account: acct, rec: sp.Record.Tree().NewRecord(vars)}
+	m.fields = make([]fieldID, len(sp.Fields))
+	for i, f := range sp.Fields {
+		m.fields[i] = fieldByName[f.Name]
+	}
+	return m
 }
 
 // TableColumns returns the declared columns then the lineage columns.
@@ -82,20 +98,80 @@ type Lineage struct {
 	FetchedAt time.Time
 }
 
+// tableOut receives the network table's values of one record.
+type tableOut interface {
+	put(c int, v value)
+}
+
+type anyRow []any
+
+func (a anyRow) put(c int, v value) { a[c] = v.any() }
+
+type batchRow struct{ b *lake.TableBatch }
+
+func (o batchRow) put(c int, v value) {
+	b := o.b
+	switch v.kind {
+	case vNull:
+		b.SetNull(c)
+	case vString:
+		b.SetString(c, v.s, v.valid)
+	case vInt:
+		b.SetInt(c, v.i)
+	case vBool:
+		b.SetBool(c, v.b)
+	case vDecimal:
+		b.SetDecimal(c, decimal.Decimal{Unscaled: v.i})
+	case vTime:
+		b.SetTime(c, v.t)
+	default:
+		b.Set(c, v.any())
+	}
+}
+
 // Map maps rec. table receives the network table's values in
 // TableColumns order (it must have that length). An *Error says why a
 // record was rejected.
 func (m *Mapper) Map(rec gjson.Result, lin Lineage, u *row.Unified, table []any) error {
+	return m.mapRecord(rec, lin, u, anyRow(table), false)
+}
+
+// Next reads the record at the start of text, an element of a record
+// array at index base of its document, when it is an object the mapper
+// reads in one pass: it returns the record, as the array's ForEach gives
+// it, and the mapping that follows does not read it again. ok is false
+// when the caller must find the element itself.
+func (m *Mapper) Next(text string, base int) (rec gjson.Result, ok bool) {
+	rec, ok = m.rec.ResetNext(text, base)
+	m.next = ok
+	return rec, ok
+}
+
+// MapBatch maps rec into u and the current row of b, a batch of the
+// TableColumns; the caller commits the row when the record is kept.
+// valid says rec is part of a document known to be valid UTF-8, so that
+// strings read from it as they are need no check.
+func (m *Mapper) MapBatch(rec gjson.Result, lin Lineage, u *row.Unified, b *lake.TableBatch, valid bool) error {
+	m.batOut.b = b
+	err := m.mapRecord(rec, lin, u, m.batOut, valid)
+	m.batOut.b = nil
+	return err
+}
+
+func (m *Mapper) mapRecord(rec gjson.Result, lin Lineage, u *row.Unified, table tableOut, valid bool) error {
 	if !rec.IsObject() {
 		return &Error{Field: "record", Err: fmt.Errorf("a record must be a JSON object, got %s", kindOf(rec))}
 	}
-	m.rec.Reset(rec)
+	if !m.next || !m.rec.Holds(rec) {
+		m.rec.Reset(rec)
+	}
+	m.next = false
 	sp := m.sp
 	// Rounding is counted for the unified amounts only; the network
 	// table's columns read the same numbers.
 	rounded := m.Rounded
 	for i, c := range sp.Cols {
-		var v any
+		var v value
 		var err error
 		switch {
 		case c.Prog != nil:
@@ -103,24 +179,27 @@ func (m *Mapper) Map(rec gjson.Result, lin Lineage, u *row.Unified, table []any)
 		case c.Slot >= 0:
 			v, err = m.fromJSON(m.rec.Field(c.Slot), c.Type)
 		default:
+			// A path with modifiers may make new text.
 			v, err = m.fromJSON(rec.Get(c.GJSON), c.Type)
+			v.valid = false
 		}
 		if err != nil {
 			return &Error{Field: "columns." + c.Name, Err: err}
 		}
-		table[i] = v
+		v.valid = v.valid && valid
+		table.put(i, v)
 	}
 	m.Rounded = rounded
 	n := len(sp.Cols)
-	table[n] = m.account.ID
-	table[n+1] = rec.Raw
-	table[n+2] = lin.RunID
-	table[n+3] = lin.RawRef
-	table[n+4] = lin.FetchedAt.UTC()
-	table[n+5] = sp.Hash
+	table.put(n, value{kind: vString, s: m.account.ID})
+	table.put(n+1, value{kind: vString, s: rec.Raw, valid: valid})
+	table.put(n+2, value{kind: vString, s: lin.RunID})
+	table.put(n+3, value{kind: vString, s: lin.RawRef})
+	table.put(n+4, value{kind: vTime, t: lin.FetchedAt.UTC()})
+	table.put(n+5, value{kind: vString, s: sp.Hash})
 
 	*u = row.Unified{}
-	for _, f := range sp.Fields {
+	for i, f := range sp.Fields {
 		if f.Prog == nil {
 			if f.Required {
 				return &Error{Field: "transaction." + f.Name, Err: fmt.Errorf("required but not mapped")}
@@ -129,7 +208,7 @@ func (m *Mapper) Map(rec gjson.Result, lin Lineage, u *row.Unified, table []any)
 		}
 		v, err := m.evalColumn(f.Prog, f.Kind)
 		if err == nil {
-			err = set(u, f.Field, v)
+			err = m.set(u, m.fields[i], f.Field, v)
 		}
 		if err != nil {
 			return &Error{Field: "transaction." + f.Name, Err: err}
@@ -145,6 +224,64 @@ func (m *Mapper) Map(rec gjson.Result, lin Lineage, u *row.Unified, table []any)
 	return nil
 }
 
+// value is a converted column value, typed so that no value is boxed on
+// its way to a batch.
+type value struct {
+	kind vkind
+	b    bool
+	// valid is set when s is text of the record as it is (a JSON string's
+	// content or a value's JSON): valid UTF-8 when the record is.
+	valid bool
+	s     string
+	i     int64 // int, decimal (unscaled)
+	t     time.Time
+	m     map[string]string
+}
+
+type vkind uint8
+
+const (
+	vNull vkind = iota
+	vString
+	vInt
+	vBool
+	vDecimal
+	vTime
+	vMap
+)
+
+func (v value) any() any {
+	switch v.kind {
+	case vString:
+		return v.s
+	case vInt:
+		return v.i
+	case vBool:
+		return v.b
+	case vDecimal:
+		return decimal.Decimal{Unscaled: v.i}
+	case vTime:
+		return v.t
+	case vMap:
+		return v.m
+	}
+	return nil
+}
+
+func str(s string, valid bool) value    { return value{kind: vString, s: s, valid: valid} }
+func dec(d decimal.Decimal) value       { return value{kind: vDecimal, i: d.Unscaled} }
+func tsValue(t time.Time) value         { return value{kind: vTime, t: t} }
+func intValue(n int64) value            { return value{kind: vInt, i: n} }
+func boolValue(b bool) value            { return value{kind: vBool, b: b} }
+func errValue(err error) (value, error) { return value{}, err }
+func nullValue() (value, error)         { return value{}, nil }
+func decValue(d decimal.Decimal, err error) (value, error) {
+	if err != nil {
+		return value{}, err
+	}
+	return dec(d), nil
+}
+
 func kindOf(r gjson.Result) string {
 	switch {
 	case !r.Exists():
@@ -157,70 +294,70 @@ func kindOf(r gjson.Result) string {
 	return r.Type.String()
 }
 
-func (m *Mapper) evalColumn(p *expr.Program, kind string) (any, error) {
+func (m *Mapper) evalColumn(p *expr.Program, kind string) (value, error) {
 	if path := p.Path(); path != nil {
 		return m.fromJSON(m.rec.Field(p.Slot()), kind)
 	}
 	v, err := p.EvalRecord(m.rec)
 	if err != nil {
-		return nil, err
+		return value{}, err
 	}
 	return m.fromCEL(v, kind)
 }
 
 // fromJSON converts a field read as is.
-func (m *Mapper) fromJSON(r gjson.Result, kind string) (any, error) {
+func (m *Mapper) fromJSON(r gjson.Result, kind string) (value, error) {
 	if !r.Exists() || r.Type == gjson.Null {
-		return nil, nil
+		return nullValue()
 	}
 	if kind == "json" {
-		return r.Raw, nil
+		return str(r.Raw, true), nil
 	}
 	if r.IsObject() || r.IsArray() {
-		return nil, fmt.Errorf("want a %s, got %s %s", kind, kindOf(r), clip(r.Raw))
+		return errValue(fmt.Errorf("want a %s, got %s %s", kind, kindOf(r), clip(r.Raw)))
 	}
 	text, _ := expr.ScalarText(r)
 	switch kind {
 	case "string":
-		return text, nil
+		return str(text, true), nil
 	case "decimal":
 		if r.Type == gjson.True || r.Type == gjson.False {
-			return nil, fmt.Errorf("want a decimal, got %s", text)
+			return errValue(fmt.Errorf("want a decimal, got %s", text))
 		}
 		if r.Type == gjson.String && strings.TrimSpace(text) == "" {
-			return nil, nil
+			return nullValue()
 		}
-		return m.decimal(text)
+		return decValue(m.decimal(text))
 	case "int":
 		n, err := strconv.ParseInt(strings.TrimSpace(text), 10, 64)
 		if err != nil {
-			return nil, fmt.Errorf("want an integer, got %q", text)
+			return errValue(fmt.Errorf("want an integer, got %q", text))
 		}
-		return n, nil
+		return intValue(n), nil
 	case "bool":
 		switch text {
 		case "true":
-			return true, nil
+			return boolValue(true), nil
 		case "false":
-			return false, nil
+			return boolValue(false), nil
 		}
-		return nil, fmt.Errorf("want true or false, got %q", text)
+		return errValue(fmt.Errorf("want true or false, got %q", text))
 	case "timestamp":
 		if r.Type == gjson.Number {
 			return m.fromCEL(expr.FromJSON(r), "timestamp")
 		}
 		if strings.TrimSpace(text) == "" {
-			return nil, nil
+			return nullValue()
 		}
 		t, err := expr.ParseTime(text, "", m.sp.Zone)
 		if err != nil {
-			return nil, err
+			return errValue(err)
 		}
-		return t.UTC().Truncate(time.Microsecond), nil
+		return tsValue(t.UTC().Truncate(time.Microsecond)), nil
 	case "map":
-		return nil, fmt.Errorf("want a map, got %s", clip(r.Raw))
+		return errValue(fmt.Errorf("want a map, got %s", clip(r.Raw)))
 	}
-	return nil, fmt.Errorf("unknown column type %q", kind)
+	return errValue(fmt.Errorf("unknown column type %q", kind))
 }
 
 func (m *Mapper) decimal(text string) (decimal.Decimal, error) {
@@ -235,13 +372,13 @@ func (m *Mapper) decimal(text string) (decimal.Decimal, error) {
 }
 
 // fromCEL converts an expression's value to a column's Go value.
-func (m *Mapper) fromCEL(v ref.Val, kind string) (any, error) {
+func (m *Mapper) fromCEL(v ref.Val, kind string) (value, error) {
 	switch x := v.(type) {
 	case types.Null:
-		return nil, nil
+		return nullValue()
 	case *types.Optional:
 		if !x.HasValue() {
-			return nil, nil
+			return nullValue()
 		}
 		return m.fromCEL(x.GetValue(), kind)
 	}
@@ -249,10 +386,10 @@ func (m *Mapper) fromCEL(v ref.Val, kind string) (any, error) {
 	case "string":
 		switch x := v.(type) {
 		case types.String:
-			return string(x), nil
+			return str(string(x), false), nil
 		case types.Int, types.Uint, expr.Number:
 			s, _ := v.ConvertToType(types.StringType).(types.String)
-			return string(s), nil
+			return str(string(s), false), nil
 		}
 	case "decimal":
 		switch x := v.(type) {
@@ -260,47 +397,49 @@ func (m *Mapper) fromCEL(v ref.Val, kind string) (any, error) {
 			if x.Rounded {
 				m.Rounded++
 			}
-			return x.D, nil
+			return dec(x.D), nil
 		case types.Int:
-			d, err := decimal.FromInt(int64(x))
-			return d, err
+			return decValue(decimal.FromInt(int64(x)))
 		case expr.Number:
-			return m.decimal(string(x))
+			return decValue(m.decimal(string(x)))
 		case types.String:
 			if strings.TrimSpace(string(x)) == "" {
-				return nil, nil
+				return nullValue()
 			}
-			return m.decimal(string(x))
+			return decValue(m.decimal(string(x)))
 		}
 	case "timestamp":
 		switch x := v.(type) {
 		case types.Timestamp:
-			return x.Time.UTC().Truncate(time.Microsecond), nil
+			return tsValue(x.Time.UTC().Truncate(time.Microsecond)), nil
 		case types.String:
 			if strings.TrimSpace(string(x)) == "" {
-				return nil, nil
+				return nullValue()
 			}
 			t, err := time.Parse(time.RFC3339Nano, string(x))
 			if err != nil {
-				return nil, fmt.Errorf("want a timestamp: use ts() to read %q", string(x))
+				return errValue(fmt.Errorf("want a timestamp: use ts() to read %q", string(x)))
 			}
-			return t.UTC().Truncate(time.Microsecond), nil
+			return tsValue(t.UTC().Truncate(time.Microsecond)), nil
 		}
 	case "int":
 		switch x := v.(type) {
 		case types.Int:
-			return int64(x), nil
+			return intValue(int64(x)), nil
 		case expr.Number:
 			i := x.ConvertToType(types.IntType)
 			if n, ok := i.(types.Int); ok {
-				return int64(n), nil
+				return intValue(int64(n)), nil
 			}
 		}
 	case "bool":
 		if b, ok := v.(types.Bool); ok {
-			return bool(b), nil
+			return boolValue(bool(b)), nil
 		}
 	case "map":
+		if mp, ok := expr.StringMap(v); ok {
+			return value{kind: vMap, m: mp}, nil
+		}
 		if mp, ok := v.(traits.Mapper); ok {
 			out := map[string]string{}
 			it := mp.Iterator()
@@ -312,21 +451,21 @@ func (m *Mapper) fromCEL(v ref.Val, kind string) (any, error) {
 				}
 				ks, err1 := m.fromCEL(k, "string")
 				vs, err2 := m.fromCEL(val, "string")
-				if err1 != nil || err2 != nil || ks == nil || vs == nil {
-					return nil, fmt.Errorf("want a map of strings, got %s values", val.Type().TypeName())
+				if err1 != nil || err2 != nil || ks.kind != vString || vs.kind != vString {
+					return errValue(fmt.Errorf("want a map of strings, got %s values", val.Type().TypeName()))
 				}
-				out[ks.(string)] = vs.(string)
+				out[ks.s] = vs.s
 			}
-			return out, nil
+			return value{kind: vMap, m: out}, nil
 		}
 	case "json":
 		b, err := json.Marshal(native(v))
 		if err != nil {
-			return nil, err
+			return errValue(err)
 		}
-		return string(b), nil
+		return str(string(b), false), nil
 	}
-	return nil, fmt.Errorf("want a %s, got %s %s", kind, v.Type().TypeName(), clip(fmt.Sprint(v.Value())))
+	return errValue(fmt.Errorf("want a %s, got %s %s", kind, v.Type().TypeName(), clip(fmt.Sprint(v.Value()))))
 }
 
 // native converts a CEL value to plain Go values for JSON.
@@ -366,88 +505,173 @@ func clip(s string) string {
 	return s
 }
 
-var (
-	currencyRe = regexp.MustCompile(`^[A-Z]{3}$`)
-	countryRe  = regexp.MustCompile(`^[A-Z]{2}$`)
+type fieldID uint8
+
+const (
+	fUnknown fieldID = iota
+	fTransactionID
+	fParentTransactionID
+	fOrderRef
+	fAdvertiserID
+	fAdvertiserName
+	fClickRef
+	fClickRefs
+	fClickAt
+	fTransactionAt
+	fUpdatedAt
+	fValidatedAt
+	fPaidAt
+	fStatus
+	fStatusRaw
+	fSaleAmount
+	fCommissionAmount
+	fCurrency
+	fCustomerType
+	fDevice
+	fCountry
+	fVoucherCode
+	fDeclineReason
 )
+
+var fieldByName = map[string]fieldID{
+	"transaction_id": fTransactionID, "parent_transaction_id": fParentTransactionID,
+	"order_ref": fOrderRef, "advertiser_id": fAdvertiserID, "advertiser_name": fAdvertiserName,
+	"click_ref": fClickRef, "click_refs": fClickRefs, "click_at": fClickAt,
+	"transaction_at": fTransactionAt, "updated_at": fUpdatedAt, "validated_at": fValidatedAt,
+	"paid_at": fPaidAt, "status": fStatus, "status_raw": fStatusRaw, "sale_amount": fSaleAmount,
+	"commission_amount": fCommissionAmount, "currency": fCurrency, "customer_type": fCustomerType,
+	"device": fDevice, "country": fCountry, "voucher_code": fVoucherCode, "decline_reason": fDeclineReason,
+}
+
+const slabSize = 256
+
+// strPtr returns a pointer to a copy of s, from the mapper's slab.
+func (m *Mapper) strPtr(s string) *string {
+	if len(m.strs) == cap(m.strs) {
+		m.strs = make([]string, 0, slabSize)
+	}
+	m.strs = append(m.strs, s)
+	return &m.strs[len(m.strs)-1]
+}
+
+// timePtr returns a pointer to a copy of t, from the mapper's slab.
+func (m *Mapper) timePtr(t time.Time) *time.Time {
+	if len(m.times) == cap(m.times) {
+		m.times = make([]time.Time, 0, slabSize)
+	}
+	m.times = append(m.times, t)
+	return &m.times[len(m.times)-1]
+}
+
+// want returns the error of a value of the wrong kind for a field.
+func want(f row.Field, v value) error {
+	return fmt.Errorf("%s: %T value for a %s field", f.Name, v.any(), f.Kind)
+}
 
 // set stores a converted value in the unified row and checks the
 // contract's value rules.
-func set(u *row.Unified, f row.Field, v any) error {
-	if v == nil {
+func (m *Mapper) set(u *row.Unified, id fieldID, f row.Field, v value) error {
+	if v.kind == vNull {
 		if f.Required {
 			return fmt.Errorf("required, got null")
 		}
 		return nil
 	}
-	str := func() *string { s := v.(string); return &s }
-	tm := func() *time.Time { t := v.(time.Time); return &t }
-	switch f.Name {
-	case "transaction_id":
-		if v.(string) == "" {
+	switch id {
+	case fSaleAmount, fCommissionAmount:
+		if v.kind != vDecimal {
+			return want(f, v)
+		}
+	case fClickRefs:
+		if v.kind != vMap {
+			return want(f, v)
+		}
+	case fClickAt, fTransactionAt, fUpdatedAt, fValidatedAt, fPaidAt:
+		if v.kind != vTime {
+			return want(f, v)
+		}
+	case fUnknown:
+	default:
+		if v.kind != vString {
+			return want(f, v)
+		}
+	}
+	s := v.s
+	switch id {
+	case fTransactionID:
+		if s == "" {
 			return fmt.Errorf("required, got an empty string")
 		}
-		u.TransactionID = v.(string)
-	case "parent_transaction_id":
-		u.ParentTransactionID = str()
-	case "order_ref":
-		u.OrderRef = str()
-	case "advertiser_id":
-		u.AdvertiserID = str()
-	case "advertiser_name":
-		u.AdvertiserName = str()
-	case "click_ref":
-		u.ClickRef = str()
-	case "click_refs":
-		u.ClickRefs = v.(map[string]string)
-	case "click_at":
-		u.ClickAt = tm()
-	case "transaction_at":
-		u.TransactionAt = v.(time.Time)
-	case "updated_at":
-		u.UpdatedAt = tm()
-	case "validated_at":
-		u.ValidatedAt = tm()
-	case "paid_at":
-		u.PaidAt = tm()
-	case "status":
-		s := v.(string)
+		u.TransactionID = s
+	case fParentTransactionID:
+		u.ParentTransactionID = m.strPtr(s)
+	case fOrderRef:
+		u.OrderRef = m.strPtr(s)
+	case fAdvertiserID:
+		u.AdvertiserID = m.strPtr(s)
+	case fAdvertiserName:
+		u.AdvertiserName = m.strPtr(s)
+	case fClickRef:
+		u.ClickRef = m.strPtr(s)
+	case fClickRefs:
+		u.ClickRefs = v.m
+	case fClickAt:
+		u.ClickAt = m.timePtr(v.t)
+	case fTransactionAt:
+		u.TransactionAt = v.t
+	case fUpdatedAt:
+		u.UpdatedAt = m.timePtr(v.t)
+	case fValidatedAt:
+		u.ValidatedAt = m.timePtr(v.t)
+	case fPaidAt:
+		u.PaidAt = m.timePtr(v.t)
+	case fStatus:
 		if !row.ValidStatus(s) {
 			return fmt.Errorf("%q is not one of %s", s, strings.Join(row.Statuses, ", "))
 		}
 		u.Status = s
-	case "status_raw":
-		u.StatusRaw = v.(string)
-	case "sale_amount":
-		u.SaleAmount = v.(decimal.Decimal).Unscaled
-	case "commission_amount":
-		u.CommissionAmount = v.(decimal.Decimal).Unscaled
-	case "currency":
-		s := v.(string)
-		if !currencyRe.MatchString(s) {
+	case fStatusRaw:
+		u.StatusRaw = s
+	case fSaleAmount:
+		u.SaleAmount = v.i
+	case fCommissionAmount:
+		u.CommissionAmount = v.i
+	case fCurrency:
+		if !isUpper(s, 3) {
 			return fmt.Errorf("%q is not an ISO 4217 code", s)
 		}
 		u.Currency = s
-	case "customer_type":
-		s := v.(string)
+	case fCustomerType:
 		if s != "new" && s != "existing" {
 			return fmt.Errorf("%q is not new or existing", s)
 		}
-		u.CustomerType = &s
-	case "device":
-		u.Device = str()
-	case "country":
-		s := v.(string)
-		if !countryRe.MatchString(s) {
+		u.CustomerType = m.strPtr(s)
+	case fDevice:
+		u.Device = m.strPtr(s)
+	case fCountry:
+		if !isUpper(s, 2) {
 			return fmt.Errorf("%q is not an ISO 3166-1 alpha-2 code", s)
 		}
-		u.Country = &s
-	case "voucher_code":
-		u.VoucherCode = str()
-	case "decline_reason":
-		u.DeclineReason = str()
+		u.Country = m.strPtr(s)
+	case fVoucherCode:
+		u.VoucherCode = m.strPtr(s)
+	case fDeclineReason:
+		u.DeclineReason = m.strPtr(s)
 	default:
 		return fmt.Errorf("no unified column %q", f.Name)
 	}
 	return nil
+}
+
+// isUpper reports whether s is n ASCII capital letters (^[A-Z]{n}$).
+func isUpper(s string, n int) bool {
+	if len(s) != n {
+		return false
+	}
+	for i := 0; i < n; i++ {
+		if s[i] < 'A' || s[i] > 'Z' {
+			return false
+		}
+	}
+	return true
 }

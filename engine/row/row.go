@@ -72,31 +72,29 @@ func (u *Unified) Commission() decimal.Decimal {
 // spec_hash, row_hash). Two fetches of an unchanged transaction hash the
 // same.
 func (u *Unified) Hash() string {
-	h := sha256.New()
-	var buf [8]byte
+	var arr [512]byte
+	b := arr[:0]
 	str := func(s string) {
-		binary.LittleEndian.PutUint64(buf[:], uint64(len(s)))
-		h.Write(buf[:])
-		h.Write([]byte(s))
+		b = binary.LittleEndian.AppendUint64(b, uint64(len(s)))
+		b = append(b, s...)
 	}
 	opt := func(s *string) {
 		if s == nil {
-			h.Write([]byte{0})
+			b = append(b, 0)
 			return
 		}
-		h.Write([]byte{1})
+		b = append(b, 1)
 		str(*s)
 	}
 	num := func(n int64) {
-		binary.LittleEndian.PutUint64(buf[:], uint64(n))
-		h.Write(buf[:])
+		b = binary.LittleEndian.AppendUint64(b, uint64(n))
 	}
 	tm := func(t *time.Time) {
 		if t == nil {
-			h.Write([]byte{0})
+			b = append(b, 0)
 			return
 		}
-		h.Write([]byte{1})
+		b = append(b, 1)
 		num(t.UnixMicro())
 	}
 	str(u.Network)
@@ -108,10 +106,11 @@ func (u *Unified) Hash() string {
 	opt(u.AdvertiserName)
 	opt(u.ClickRef)
 	if u.ClickRefs == nil {
-		h.Write([]byte{0})
+		b = append(b, 0)
 	} else {
-		h.Write([]byte{1})
-		keys := make([]string, 0, len(u.ClickRefs))
+		b = append(b, 1)
+		var keyBuf [8]string
+		keys := keyBuf[:0]
 		for k := range u.ClickRefs {
 			keys = append(keys, k)
 		}
@@ -137,7 +136,7 @@ func (u *Unified) Hash() string {
 	opt(u.Country)
 	opt(u.VoucherCode)
 	opt(u.DeclineReason)
-	sum := h.Sum(nil)
+	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:16])
 }
 

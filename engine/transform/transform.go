@@ -7,8 +7,10 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"strconv"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/tidwall/gjson"
 
@@ -84,11 +86,11 @@ type BodyError struct {
 func (e *BodyError) Error() string { return e.Ref + ": " + e.Err.Error() }
 func (e *BodyError) Unwrap() error { return e.Err }
 
-const batchSize = 1024
+const batchSize = 256
 
 type batch struct {
 	unified []row.Unified
-	table   [][]any
+	table   *lake.TableBatch
 	rejects []lake.Rejected
 	stats   Stats
 }
@@ -117,15 +119,17 @@ func Stream(ctx context.Context, job Job, in <-chan Input) (Stats, error) {
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	out := make(chan *batch, workers*2)
+	out := make(chan *batch, workers)
+	// Table batches go back to the workers once written.
+	free := make(chan *lake.TableBatch, workers+2)
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			m := mapping.New(job.Spec, job.Account)
+			w := &worker{job: job, m: mapping.New(job.Spec, job.Account), cols: tableCols(job.Spec), out: out, free: free}
 			for inp := range in {
-				mapBody(ctx, job, m, inp, out)
+				w.mapBody(ctx, inp)
 			}
 		}()
 	}
@@ -134,15 +138,20 @@ func Stream(ctx context.Context, job Job, in <-chan Input) (Stats, error) {
 	// The unified and the network table are written by two goroutines:
 	// each Parquet writer runs on its own core while workers map.
 	var st Stats
-	tables := make(chan [][]any, 2)
+	tables := make(chan *lake.TableBatch, 1)
 	tableErr := make(chan error, 1)
 	go func() {
 		var err error
-		for rows := range tables {
+		for tb := range tables {
 			if err == nil {
-				if err = job.Sink.WriteTable(rows); err != nil {
+				if err = job.Sink.WriteTableBatch(tb); err != nil {
 					err = fmt.Errorf("writing the network table: %w", err)
 				}
+			}
+			tb.Reset()
+			select {
+			case free <- tb:
+			default:
 			}
 		}
 		tableErr <- err
@@ -153,7 +162,7 @@ func Stream(ctx context.Context, job Job, in <-chan Input) (Stats, error) {
 		if sinkErr != nil {
 			continue // drain
 		}
-		if len(b.table) > 0 {
+		if b.table != nil && b.table.Len() > 0 {
 			tables <- b.table
 		}
 		rows := job.Rows
@@ -174,7 +183,14 @@ func Stream(ctx context.Context, job Job, in <-chan Input) (Stats, error) {
 
 func write(s *lake.Sink, rows RowWriter, b *batch) error {
 	if len(b.unified) > 0 {
-		if err := rows.WriteUnified(b.unified); err != nil {
+		var err error
+		if rows == RowWriter(s) {
+			// Each row was checked when it was mapped.
+			err = s.WriteCheckedUnified(b.unified)
+		} else {
+			err = rows.WriteUnified(b.unified)
+		}
+		if err != nil {
 			return fmt.Errorf("writing transactions: %w", err)
 		}
 	}
@@ -186,8 +202,28 @@ func write(s *lake.Sink, rows RowWriter, b *batch) error {
 	return nil
 }
 
+// worker maps bodies with its own mapper.
+type worker struct {
+	job  Job
+	m    *mapping.Mapper
+	cols []lake.Column
+	out  chan<- *batch
+	free chan *lake.TableBatch
+	ref  []byte
+}
+
+func tableCols(sp *spec.Spec) []lake.Column {
+	names, kinds := mapping.TableColumns(sp)
+	cols := make([]lake.Column, len(names))
+	for i := range names {
+		cols[i] = lake.Column{Name: names[i], Type: kinds[i]}
+	}
+	return cols
+}
+
 // mapBody maps one body, sending batches to out.
-func mapBody(ctx context.Context, job Job, m *mapping.Mapper, inp Input, out chan<- *batch) {
+func (w *worker) mapBody(ctx context.Context, inp Input) {
+	job, m, out := w.job, w.m, w.out
 	fetched := inp.FetchedAt
 	if fetched.IsZero() {
 		fetched = job.FetchedAt
@@ -214,24 +250,29 @@ func mapBody(ctx context.Context, job Job, m *mapping.Mapper, inp Input, out cha
 		fail(err)
 		return
 	}
-	ncols := len(job.Spec.Cols) + len(spec.Lineage)
-	b := newBatch()
+	// Strings read from a document of valid UTF-8 need no check of
+	// their own.
+	valid := utf8.ValidString(arr.Raw)
+	b := w.newBatch()
 	b.stats.Bodies = 1
 	rounded0 := m.Rounded
-	_ = extract.Each(arr, func(i int, rec gjson.Result) error {
+	w.ref = append(w.ref[:0], inp.Ref...)
+	w.ref = append(w.ref, '#')
+	prefix := len(w.ref)
+	_ = w.each(arr, func(i int, rec gjson.Result) error {
 		if len(b.unified)+len(b.rejects) >= batchSize {
 			b.stats.Rounded = m.Rounded - rounded0
 			rounded0 = m.Rounded
 			out <- b
-			b = newBatch()
+			b = w.newBatch()
 		}
 		b.stats.Records++
-		ref := fmt.Sprintf("%s#%d", inp.Ref, i)
+		w.ref = strconv.AppendInt(w.ref[:prefix], int64(i), 10)
+		ref := string(w.ref)
 		lin := mapping.Lineage{RunID: job.RunID, RawRef: ref, FetchedAt: fetched}
-		vals := make([]any, ncols)
 		b.unified = append(b.unified, row.Unified{})
 		u := &b.unified[len(b.unified)-1]
-		err := m.Map(rec, lin, u, vals)
+		err := m.MapBatch(rec, lin, u, b.table, valid)
 		if err == nil {
 			err = lake.ValidateUnified(b.unified[len(b.unified)-1:])
 		}
@@ -244,7 +285,7 @@ func mapBody(ctx context.Context, job Job, m *mapping.Mapper, inp Input, out cha
 			b.stats.Quarantined++
 			return ctx.Err()
 		}
-		b.table = append(b.table, vals)
+		b.table.Commit()
 		b.stats.Rows++
 		return ctx.Err()
 	})
@@ -252,6 +293,46 @@ func mapBody(ctx context.Context, job Job, m *mapping.Mapper, inp Input, out cha
 	out <- b
 }
 
-func newBatch() *batch {
-	return &batch{unified: make([]row.Unified, 0, batchSize), table: make([][]any, 0, batchSize)}
+// each calls fn for each record of arr, as extract.Each does. The mapper
+// reads each object record as it finds where it ends, so that a record
+// is read once; from an element it does not read that way on, the rest
+// of the array is read with gjson.
+func (w *worker) each(arr gjson.Result, fn func(i int, rec gjson.Result) error) error {
+	text := arr.Raw
+	i := 1 // after '['
+	for n := 0; ; n++ {
+		i = skipSpace(text, i)
+		if i >= len(text) || text[i] == ']' {
+			return nil
+		}
+		rec, ok := w.m.Next(text[i:], arr.Index+i)
+		if !ok {
+			rest := gjson.Result{Type: gjson.JSON, Raw: "[" + text[i:], Index: arr.Index + i - 1}
+			return extract.Each(rest, func(k int, rec gjson.Result) error { return fn(n+k, rec) })
+		}
+		if err := fn(n, rec); err != nil {
+			return err
+		}
+		i = skipSpace(text, i+len(rec.Raw))
+		if i < len(text) && text[i] == ',' {
+			i++
+		}
+	}
+}
+
+func skipSpace(s string, i int) int {
+	for i < len(s) && s[i] <= ' ' {
+		i++
+	}
+	return i
+}
+
+func (w *worker) newBatch() *batch {
+	var tb *lake.TableBatch
+	select {
+	case tb = <-w.free:
+	default:
+		tb = lake.NewTableBatch(w.cols, batchSize)
+	}
+	return &batch{unified: make([]row.Unified, 0, batchSize), table: tb}
 }

@@ -1,0 +1,251 @@
+package expr
+
+import (
+	"time"
+
+	"github.com/google/cel-go/common/ast"
+	"github.com/google/cel-go/common/operators"
+	"github.com/google/cel-go/common/types"
+	"github.com/google/cel-go/common/types/ref"
+	"github.com/google/cel-go/common/types/traits"
+)
+
+// fastNode evaluates a simple expression without the CEL interpreter,
+// with the library's own functions. It returns nil whenever the result
+// is not a plain value (an error, an unknown, a case it does not cover):
+// the program is then evaluated by CEL, which gives the same value and
+// CEL's own error. CEL expressions have no side effects, so evaluating
+// part of one twice changes nothing.
+type fastNode func(rec *Record) ref.Val
+
+// planFast compiles the checked expression e into a fastNode, or returns
+// nil when it has a shape this evaluator does not cover. slot gives the
+// record slot of a field chain r.a.b.
+func planFast(a *ast.AST, e ast.Expr, funcs map[string]func([]ref.Val) ref.Val, slot func([]string) int, consts *int) fastNode {
+	switch e.Kind() {
+	case ast.LiteralKind:
+		v := e.AsLiteral()
+		switch v.(type) {
+		case types.String, types.Bool, types.Int, types.Null:
+			return func(*Record) ref.Val { return v }
+		}
+		return nil
+	case ast.SelectKind:
+		sel := e.AsSelect()
+		if sel.IsTestOnly() {
+			return nil
+		}
+		chain := []string{sel.FieldName()}
+		cur := sel.Operand()
+		for cur.Kind() == ast.SelectKind {
+			s := cur.AsSelect()
+			if s.IsTestOnly() {
+				return nil
+			}
+			chain = append(chain, s.FieldName())
+			cur = s.Operand()
+		}
+		if cur.Kind() != ast.IdentKind {
+			return nil
+		}
+		for i, j := 0, len(chain)-1; i < j; i, j = i+1, j-1 {
+			chain[i], chain[j] = chain[j], chain[i]
+		}
+		switch name := cur.AsIdent(); name {
+		case "r":
+			i := slot(chain)
+			return func(rec *Record) ref.Val { return FromJSON(rec.slots[i]) }
+		case "account", "tables":
+			if len(chain) != 1 {
+				return nil
+			}
+			key := types.String(chain[0])
+			id := *consts
+			*consts++
+			return func(rec *Record) ref.Val {
+				if id < len(rec.consts) && rec.consts[id] != nil {
+					return rec.consts[id]
+				}
+				m, ok := rec.vars[name].(traits.Mapper)
+				if !ok {
+					return nil
+				}
+				v, found := m.Find(key)
+				if !found {
+					return nil
+				}
+				if id < len(rec.consts) {
+					rec.consts[id] = v
+				}
+				return v
+			}
+		}
+		return nil
+	case ast.CallKind:
+		call := e.AsCall()
+		if call.IsMemberFunction() {
+			return nil
+		}
+		args := make([]fastNode, len(call.Args()))
+		for i, arg := range call.Args() {
+			if args[i] = planFast(a, arg, funcs, slot, consts); args[i] == nil {
+				return nil
+			}
+		}
+		switch call.FunctionName() {
+		case operators.Conditional:
+			c, t, f := args[0], args[1], args[2]
+			return func(rec *Record) ref.Val {
+				switch c(rec) {
+				case types.True:
+					return t(rec)
+				case types.False:
+					return f(rec)
+				}
+				return nil
+			}
+		case operators.Equals, operators.NotEquals:
+			l, r := args[0], args[1]
+			neq := call.FunctionName() == operators.NotEquals
+			return func(rec *Record) ref.Val {
+				lv := l(rec)
+				if lv == nil {
+					return nil
+				}
+				rv := r(rec)
+				if rv == nil {
+					return nil
+				}
+				eq, ok := types.Equal(lv, rv).(types.Bool)
+				if !ok {
+					return nil
+				}
+				if neq {
+					return !eq
+				}
+				return eq
+			}
+		case operators.LogicalNot:
+			x := args[0]
+			return func(rec *Record) ref.Val {
+				if b, ok := x(rec).(types.Bool); ok {
+					return !b
+				}
+				return nil
+			}
+		case operators.LogicalAnd, operators.LogicalOr:
+			l, r := args[0], args[1]
+			// The value that decides without the other side.
+			short := types.Bool(call.FunctionName() == operators.LogicalOr)
+			return func(rec *Record) ref.Val {
+				lv, ok := l(rec).(types.Bool)
+				if !ok {
+					return nil
+				}
+				if lv == short {
+					return lv
+				}
+				rv, ok := r(rec).(types.Bool)
+				if !ok {
+					return nil
+				}
+				return rv
+			}
+		}
+		ids := a.GetOverloadIDs(e.ID())
+		if len(ids) != 1 {
+			return nil
+		}
+		fn := funcs[ids[0]]
+		if fn == nil {
+			return nil
+		}
+		if len(args) == 1 {
+			arg := args[0]
+			return func(rec *Record) ref.Val {
+				a := arg(rec)
+				if a == nil {
+					return nil
+				}
+				base := len(rec.args)
+				rec.args = append(rec.args, a)
+				v := fn(rec.args[base:])
+				rec.args[base] = nil
+				rec.args = rec.args[:base]
+				if types.IsUnknownOrError(v) {
+					return nil
+				}
+				return v
+			}
+		}
+		return func(rec *Record) ref.Val {
+			// The arguments go on the record's stack: a call of
+			// fn with a slice of a local array would allocate it.
+			base := len(rec.args)
+			for _, arg := range args {
+				v := arg(rec)
+				if v == nil {
+					clear(rec.args[base:])
+					rec.args = rec.args[:base]
+					return nil
+				}
+				rec.args = append(rec.args, v)
+			}
+			v := fn(rec.args[base:])
+			clear(rec.args[base:])
+			rec.args = rec.args[:base]
+			if types.IsUnknownOrError(v) {
+				return nil
+			}
+			return v
+		}
+	}
+	return nil
+}
+
+// fastFuncs are the library overloads the fast evaluator calls, by
+// overload ID: the implementations the CEL bindings call. Each takes any
+// values: a value CEL's type guards would refuse yields an error here
+// too, or is refused by a check below, and CEL then reports it.
+func fastFuncs(zone *time.Location) map[string]func([]ref.Val) ref.Val {
+	unary := func(f func(ref.Val) ref.Val) func([]ref.Val) ref.Val {
+		return func(a []ref.Val) ref.Val { return f(a[0]) }
+	}
+	fs := unaryFuncs(zone)
+	return map[string]func([]ref.Val) ref.Val{
+		"dec_dyn":           unary(fs["dec"]),
+		"ts_dyn":            unary(fs["ts"]),
+		"str_dyn":           unary(fs["str"]),
+		"null_if_empty_dyn": unary(fs["nullIfEmpty"]),
+		"currency_dyn":      unary(fs["currency"]),
+		"country_dyn":       unary(fs["country"]),
+		"str_map_dyn":       unary(fs["strMap"]),
+		"truthy_dyn":        unary(fs["truthy"]),
+		"lower_dyn":         unary(fs["lower"]),
+		"upper_dyn":         unary(fs["upper"]),
+		"trim_dyn":          unary(fs["trim"]),
+		"lookup_map_dyn": func(a []ref.Val) ref.Val {
+			if _, ok := a[0].(traits.Mapper); !ok {
+				return nil
+			}
+			return lookup(a[0], a[1], nil)
+		},
+		"lookup_map_dyn_dyn": func(a []ref.Val) ref.Val {
+			if _, ok := a[0].(traits.Mapper); !ok {
+				return nil
+			}
+			return lookup(a[0], a[1], a[2])
+		},
+		"coalesce_dyn_dyn":     func(a []ref.Val) ref.Val { return coalesce(a...) },
+		"coalesce_dyn_dyn_dyn": func(a []ref.Val) ref.Val { return coalesce(a...) },
+		"when_bool_T": func(a []ref.Val) ref.Val {
+			if _, ok := a[0].(types.Bool); !ok {
+				return nil
+			}
+			if a[0] == types.True {
+				return a[1]
+			}
+			return types.NullValue
+		},
+	}
+}

@@ -1,0 +1,68 @@
+package expr
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/tidwall/gjson"
+)
+
+// TestScanMatchesWalk checks that the one-pass scan of a record collects
+// the same fields as the gjson walk, for the shapes JSON allows.
+func TestScanMatchesWalk(t *testing.T) {
+	paths := map[string]int{"r.a": 0, "r.b.c": 1, "r.b": 2, "r.d": 3, "r.e.f.g": 4, "r.h": 5, "r.q\"k": 6}
+	tree := newPathTree(paths)
+	recs := []string{
+		`{"a":1,"b":{"c":"x"},"d":null}`,
+		`{ "a" : "s\"q\\\\" , "b" : { "c" : [1,{"x":"]"}] , "z":"}" } , "d" : true }`,
+		`{"a":"\u00e9\ud83d\ude00","b":"not an object","d":false,"e":{"f":{"g":-1.5e3}}}`,
+		`{"x":[{"a":1}],"a":{"nested":"{\"a\":2}"},"b":{"c":"\\"},"d":"\\\\\""}`,
+		`{"a":1,"a":2,"b":{"c":1},"b":{"d":2}}`,
+		`{}`,
+		`{"h":"tab\there","e":{"f":[]},"d":12345678901234567890}`,
+		"{\n\t\"a\"\r\n:\n0.1,\"d\":\"\xe2\x82\xac\"}",
+		`{"q\"k":1,"a":2}`,
+		`{"a":tru}`,
+		`{"a":1,}`,
+		`{"a":"unterminated}`,
+		`{"a" 1}`,
+	}
+	shared := tree.NewRecord(nil)
+	for _, src := range append(recs, recs...) {
+		rec := gjson.Parse(src)
+		scanned := tree.NewRecord(nil)
+		scanned.Reset(rec)
+		shared.Reset(rec)
+		walked := tree.NewRecord(nil)
+		walked.root = rec
+		walked.walk(tree.root, rec)
+		for i := range scanned.slots {
+			got, want := scanned.slots[i], walked.slots[i]
+			if got.Type != want.Type || got.Raw != want.Raw || got.Str != want.Str || got.Num != want.Num || got.Index != want.Index {
+				t.Errorf("%s slot %d: scan %#v, walk %#v", src, i, got, want)
+			}
+			if s := shared.slots[i]; s.Type != got.Type || s.Raw != got.Raw || s.Str != got.Str || s.Num != got.Num || s.Index != got.Index {
+				t.Errorf("%s slot %d: scan with a reused view %#v, new view %#v", src, i, s, got)
+			}
+		}
+	}
+}
+
+// TestScanStrMap checks that strMap reads an object in one pass as it
+// does with gjson's ForEach.
+func TestScanStrMap(t *testing.T) {
+	objs := []string{
+		`{}`, ` { } `, `{"a":"x","b":""}`, `{"a":null,"b":{},"c":[]}`,
+		`{"n":1,"f":1.50,"e":1e3,"neg":-0,"big":12345678901234567890}`,
+		`{"t":true,"f":false}`, `{"a":"1","a":"2"}`, `{"a":null,"a":"2"}`,
+		`{"esc":"x\"y\\z\u00e9"}`, `{"k\"q":"v","a":"b"}`, `{"a" : "b" , "c":{"d":"}"}}`,
+		`{"a":1,}`, `{"a":tru}`,
+	}
+	for _, src := range objs {
+		o := object{gjson.Parse(src)}
+		got, want := strMapOfObject(o), strMapForEach(o)
+		if fmt.Sprintf("%T %v", got, got.Value()) != fmt.Sprintf("%T %v", want, want.Value()) {
+			t.Errorf("%s: scan %v, ForEach %v", src, got.Value(), want.Value())
+		}
+	}
+}

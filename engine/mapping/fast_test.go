@@ -1,0 +1,171 @@
+package mapping
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/google/cel-go/common/types/ref"
+	"github.com/tidwall/gjson"
+
+	"github.com/afflake/afflake/engine/expr"
+	"github.com/afflake/afflake/engine/extract"
+	"github.com/afflake/afflake/engine/spec"
+)
+
+// TestProgramsAgreeWithCEL evaluates every record program of every spec
+// over every fixture record, and over variants of each with one field
+// missing or of another type, both as mappings evaluate them and through
+// the CEL interpreter alone: values and errors must be the same.
+func TestProgramsAgreeWithCEL(t *testing.T) {
+	set, errs := spec.Load(filepath.Join("..", "..", "specs"))
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	names := set.Names()
+	sort.Strings(names)
+	checked := 0
+	for _, name := range names {
+		sp := set.Specs[name]
+		var progs []*expr.Program
+		for _, c := range sp.Cols {
+			if c.Prog != nil {
+				progs = append(progs, c.Prog)
+			}
+		}
+		for _, f := range sp.Fields {
+			if f.Prog != nil {
+				progs = append(progs, f.Prog)
+			}
+		}
+		m := New(sp, Account{ID: "a1", Currency: "EUR", Extra: map[string]string{"site": "s1"}})
+		for _, rec := range fixtureRecords(t, sp) {
+			for _, variant := range variants(rec) {
+				r := gjson.Parse(variant)
+				if !r.IsObject() {
+					continue
+				}
+				m.rec.Reset(r)
+				for _, p := range progs {
+					got, gerr := p.EvalRecord(m.rec)
+					want, werr := p.Eval(m.rec)
+					if !same(got, gerr, want, werr) {
+						t.Errorf("%s: %s on %s:\n got %v (%v)\nwant %v (%v)", name, p.Source, variant, show(got), gerr, show(want), werr)
+					}
+					checked++
+				}
+			}
+		}
+	}
+	t.Logf("%d evaluations compared", checked)
+}
+
+func show(v ref.Val) string {
+	if v == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("%T %v", v, v.Value())
+}
+
+func same(got ref.Val, gerr error, want ref.Val, werr error) bool {
+	if (gerr != nil) != (werr != nil) {
+		return false
+	}
+	if gerr != nil {
+		return gerr.Error() == werr.Error()
+	}
+	if reflect.TypeOf(got) != reflect.TypeOf(want) && fmt.Sprint(got.Type()) != fmt.Sprint(want.Type()) {
+		return false
+	}
+	return fmt.Sprintf("%v", got.Value()) == fmt.Sprintf("%v", want.Value())
+}
+
+func fixtureRecords(t *testing.T, sp *spec.Spec) []string {
+	dir := filepath.Join("..", "..", "testdata", sp.Name)
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range entries {
+		n := e.Name()
+		if strings.Contains(n, "golden") || n == "account.json" || strings.HasSuffix(n, ".meta.json") {
+			continue
+		}
+		body, err := os.ReadFile(filepath.Join(dir, n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		doc, err := extract.Read(body, sp.Response)
+		if err != nil {
+			continue
+		}
+		arr, err := doc.Records()
+		if err != nil {
+			continue
+		}
+		arr.ForEach(func(_, r gjson.Result) bool {
+			out = append(out, r.Raw)
+			return true
+		})
+	}
+	if len(out) == 0 {
+		t.Logf("%s: no fixture records", sp.Name)
+	}
+	return out
+}
+
+// variants returns rec and, for each of its fields (nested ones too),
+// rec with that field missing and with it replaced by other values.
+func variants(rec string) []string {
+	out := []string{rec}
+	r := gjson.Parse(rec)
+	if !r.IsObject() {
+		return out
+	}
+	repl := []string{`null`, `""`, `" "`, `"x"`, `"true"`, `1`, `0`, `1.5`, `-2`, `true`, `false`, `{}`, `[]`, `{"a":"b","c":null}`, `"pending"`, `"NEW"`, `"GB"`, `"uk"`, `"2026-01-02T03:04:05"`, `"EUR"`}
+	var walk func(obj gjson.Result, rebuild func(string) string)
+	walk = func(obj gjson.Result, rebuild func(string) string) {
+		obj.ForEach(func(k, v gjson.Result) bool {
+			key := k.Str
+			with := func(val string) string {
+				var b strings.Builder
+				b.WriteByte('{')
+				first := true
+				obj.ForEach(func(k2, v2 gjson.Result) bool {
+					if k2.Str == key && val == "" {
+						return true
+					}
+					if !first {
+						b.WriteByte(',')
+					}
+					first = false
+					b.WriteString(k2.Raw)
+					b.WriteByte(':')
+					if k2.Str == key {
+						b.WriteString(val)
+					} else {
+						b.WriteString(v2.Raw)
+					}
+					return true
+				})
+				b.WriteByte('}')
+				return rebuild(b.String())
+			}
+			out = append(out, with(""))
+			for _, x := range repl {
+				out = append(out, with(x))
+			}
+			if v.IsObject() {
+				walk(v, func(s string) string { return with(s) })
+			}
+			return true
+		})
+	}
+	walk(r, func(s string) string { return s })
+	return out
+}
