@@ -158,7 +158,7 @@ func TestReadAndMap(t *testing.T) {
 				t.Fatal(err)
 			}
 			m := mapping.New(sp, mapping.Account{ID: "a1", Currency: "EUR"})
-			names, _ := mapping.TableColumns(sp)
+			names := mapping.TableColumns(sp)
 			var got []string
 			err = Each(arr, func(i int, rec gjson.Result) error {
 				var u row.Unified

@@ -45,7 +45,7 @@ func BenchmarkMapAwin(b *testing.B) {
 	sp := loadSpec(b, "awin")
 	recs := awinRecords(b)
 	m := New(sp, Account{ID: "189069", Currency: "GBP"})
-	names, _ := TableColumns(sp)
+	names := TableColumns(sp)
 	vals := make([]any, len(names))
 	lin := Lineage{RunID: "bench", RawRef: "bench#0", FetchedAt: time.Now()}
 	var u row.Unified
@@ -65,11 +65,7 @@ func BenchmarkMapAwinBatch(b *testing.B) {
 	sp := loadSpec(b, "awin")
 	recs := awinRecords(b)
 	m := New(sp, Account{ID: "189069", Currency: "GBP"})
-	names, kinds := TableColumns(sp)
-	cols := make([]lake.Column, len(names))
-	for i := range names {
-		cols[i] = lake.Column{Name: names[i], Type: kinds[i]}
-	}
+	cols := TableColumns(sp)
 	tb := lake.NewTableBatch(cols, 1024)
 	lin := Lineage{RunID: "bench", RawRef: "bench#0", FetchedAt: time.Now()}
 	var u row.Unified

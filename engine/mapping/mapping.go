@@ -80,15 +80,18 @@ func New(sp *spec.Spec, acct Account) *Mapper {
 	return m
 }
 
-// TableColumns returns the declared columns then the lineage columns.
-func TableColumns(sp *spec.Spec) (names, kinds []string) {
+// TableColumns returns the network table's columns: the declared ones,
+// then the lineage columns.
+func TableColumns(sp *spec.Spec) []lake.Column {
+	cols := make([]lake.Column, 0, len(sp.Cols)+len(spec.Lineage))
 	for _, c := range sp.Cols {
-		names = append(names, c.Name)
-		kinds = append(kinds, c.Type)
+		cols = append(cols, lake.Column{Name: c.Name, Type: c.Type})
 	}
-	names = append(names, spec.Lineage...)
-	kinds = append(kinds, "string", "json", "string", "string", "timestamp", "string")
-	return names, kinds
+	kinds := []string{"string", "json", "string", "string", "timestamp", "string"}
+	for i, name := range spec.Lineage {
+		cols = append(cols, lake.Column{Name: name, Type: kinds[i]})
+	}
+	return cols
 }
 
 // Lineage is what the engine knows of where a record came from.

@@ -24,7 +24,7 @@ func loadTestSpec(t *testing.T) *spec.Spec {
 
 func mapOne(t *testing.T, sp *spec.Spec, m *Mapper, rec string) (row.Unified, []any, error) {
 	t.Helper()
-	names, _ := TableColumns(sp)
+	names := TableColumns(sp)
 	vals := make([]any, len(names))
 	var u row.Unified
 	err := m.Map(gjson.Parse(rec), Lineage{RunID: "r1", RawRef: "f#0", FetchedAt: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)}, &u, vals)

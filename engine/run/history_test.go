@@ -68,7 +68,7 @@ func (e *env) runWith(t *testing.T, accts []Account, runID string, stage func(st
 	if err != nil {
 		t.Fatal(err)
 	}
-	client := fetch.New(fetch.Options{HTTP: loopback()})
+	client := fetch.New(fetch.Options{HTTP: fetch.LocalOnly()})
 	defer client.Close()
 	return Run(context.Background(), Options{
 		Store: store, Specs: e.specs, Accounts: accts, From: clock.AddDate(0, 0, -35), To: clock, Now: clock,

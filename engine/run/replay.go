@@ -89,25 +89,12 @@ func replayNetwork(ctx context.Context, o ReplayOptions, sp *spec.Spec, raws []l
 		res.Seconds = time.Since(start).Seconds()
 		return res
 	}
-	hist := history.Open(o.Store, sp.Name)
-	unlock, err := hist.Lock(ctx, o.RunID, time.Now())
+	hist, spool, release, err := openHistory(ctx, o.Store, sp.Name, o.RunID)
 	if err != nil {
 		return fail(err)
 	}
-	defer unlock()
-	if err := hist.Recover(ctx); err != nil {
-		return fail(err)
-	}
-	spool, err := history.NewSpool(o.Store.TempDir())
-	if err != nil {
-		return fail(err)
-	}
-	defer spool.Remove()
-	names, kinds := mapping.TableColumns(sp)
-	cols := make([]lake.Column, len(names))
-	for i := range names {
-		cols[i] = lake.Column{Name: names[i], Type: kinds[i]}
-	}
+	defer release()
+	cols := mapping.TableColumns(sp)
 	// Oldest first, so versions come out in the order they happened.
 	sort.Slice(raws, func(i, j int) bool {
 		a, b := raws[i], raws[j]

@@ -204,30 +204,16 @@ func runNetwork(ctx context.Context, o Options, name string, accts []Account) Ne
 		return fail(errors.New("no spec for this network"))
 	}
 	res.SpecHash = sp.Hash
-	hist := history.Open(o.Store, name)
-	unlock, err := hist.Lock(ctx, o.RunID, time.Now())
+	hist, spool, release, err := openHistory(ctx, o.Store, name, o.RunID)
 	if err != nil {
 		return fail(err)
 	}
-	defer unlock()
-	if err := hist.Recover(ctx); err != nil {
-		return fail(err)
-	}
+	defer release()
 	marks, err := hist.Watermarks(ctx)
 	if err != nil {
 		return fail(err)
 	}
-	spool, err := history.NewSpool(o.Store.TempDir())
-	if err != nil {
-		return fail(err)
-	}
-	defer spool.Remove()
-	names, kinds := mapping.TableColumns(sp)
-	cols := make([]lake.Column, len(names))
-	for i := range names {
-		cols[i] = lake.Column{Name: names[i], Type: kinds[i]}
-	}
-	sink := lake.NewSink(o.Store, name, o.RunID, o.Now, cols, lake.Options{Parts: lake.PartTables | lake.PartQuarantine})
+	sink := lake.NewSink(o.Store, name, o.RunID, o.Now, mapping.TableColumns(sp), lake.Options{Parts: lake.PartTables | lake.PartQuarantine})
 	res.Accounts = make([]AccountResult, len(accts))
 	var wg sync.WaitGroup
 	for i, a := range accts {
@@ -269,6 +255,26 @@ func runNetwork(ctx context.Context, o Options, name string, accts []Account) Ne
 	}
 	res.Seconds = time.Since(start).Seconds()
 	return res
+}
+
+// openHistory takes the network's lock, completes any interrupted commit
+// and starts a spool for the run's rows; done releases both.
+func openHistory(ctx context.Context, store storage.Store, network, runID string) (*history.History, *history.Spool, func(), error) {
+	hist := history.Open(store, network)
+	unlock, err := hist.Lock(ctx, runID, time.Now())
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if err := hist.Recover(ctx); err != nil {
+		unlock()
+		return nil, nil, nil, err
+	}
+	spool, err := history.NewSpool(store.TempDir())
+	if err != nil {
+		unlock()
+		return nil, nil, nil, err
+	}
+	return hist, spool, func() { spool.Remove(); unlock() }, nil
 }
 
 // Span is the range a run covers for an account: --from/--to when given;

@@ -5,12 +5,9 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"io/fs"
 	"log/slog"
-	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -95,7 +92,7 @@ func (e *env) run(t *testing.T, accts []Account, sleep func(context.Context, tim
 		t.Fatal(err)
 	}
 	logger := slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	client := fetch.New(fetch.Options{Logger: logger, Sleep: sleep, HTTP: loopback()})
+	client := fetch.New(fetch.Options{Logger: logger, Sleep: sleep, HTTP: fetch.LocalOnly()})
 	defer client.Close()
 	m, err := Run(context.Background(), Options{
 		Store: store, Specs: e.specs, Accounts: accts, From: clock.AddDate(0, 0, -35), To: clock, Now: clock,
@@ -302,22 +299,4 @@ func TestRunWrongCredentials(t *testing.T) {
 	if got := e.sb.Stats()["awin"].Requests; got != 2 {
 		t.Errorf("sandbox got %d requests, want 2 (one per account, no retry storm)", got)
 	}
-}
-
-// loopback is an HTTP client that dials nothing but this machine: a spec
-// whose requests the sandbox does not cover fails instead of leaving it.
-func loopback() *http.Client {
-	d := &net.Dialer{Timeout: 5 * time.Second}
-	return &http.Client{Transport: &http.Transport{
-		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			host, _, err := net.SplitHostPort(addr)
-			if err != nil {
-				return nil, err
-			}
-			if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
-				return nil, fmt.Errorf("tests talk only to this machine: refusing %s", host)
-			}
-			return d.DialContext(ctx, network, addr)
-		},
-	}}
 }

@@ -62,7 +62,7 @@ func TestS3Lake(t *testing.T) {
 	e := newEnv(t, sandbox.Options{})
 	accts := e.accounts("awin", "impact", "cj")
 	runOn := func(runID string, stage func(string) error) (*Manifest, error) {
-		client := fetch.New(fetch.Options{HTTP: loopback()})
+		client := fetch.New(fetch.Options{HTTP: fetch.LocalOnly()})
 		defer client.Close()
 		return Run(ctx, Options{Store: st, Specs: e.specs, Accounts: accts, From: clock.AddDate(0, 0, -35), To: clock,
 			Now: clock, RunID: runID, Fetch: client, Workers: 2, Stage: stage})

@@ -152,7 +152,7 @@ func Map(sp *spec.Spec, acct mapping.Account, file string) ([][]byte, error) {
 		return nil, err
 	}
 	m := mapping.New(sp, acct)
-	names, _ := mapping.TableColumns(sp)
+	names := mapping.TableColumns(sp)
 	vals := make([]any, len(names))
 	lin := mapping.Lineage{RunID: "test", FetchedAt: time.Unix(0, 0)}
 	var out [][]byte

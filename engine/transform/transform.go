@@ -127,7 +127,7 @@ func Stream(ctx context.Context, job Job, in <-chan Input) (Stats, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			w := &worker{job: job, m: mapping.New(job.Spec, job.Account), cols: tableCols(job.Spec), out: out, free: free}
+			w := &worker{job: job, m: mapping.New(job.Spec, job.Account), cols: mapping.TableColumns(job.Spec), out: out, free: free}
 			for inp := range in {
 				w.mapBody(ctx, inp)
 			}
@@ -210,15 +210,6 @@ type worker struct {
 	out  chan<- *batch
 	free chan *lake.TableBatch
 	ref  []byte
-}
-
-func tableCols(sp *spec.Spec) []lake.Column {
-	names, kinds := mapping.TableColumns(sp)
-	cols := make([]lake.Column, len(names))
-	for i := range names {
-		cols[i] = lake.Column{Name: names[i], Type: kinds[i]}
-	}
-	return cols
 }
 
 // mapBody maps one body, sending batches to out.

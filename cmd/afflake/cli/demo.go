@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -99,7 +97,7 @@ func runDemo(args []string, stdout, stderr io.Writer) int {
 		return ExitFailed
 	}
 	defer os.RemoveAll(tokens)
-	client := fetch.New(fetch.Options{Logger: logger, HTTP: loopbackOnly(), Tokens: &fetch.FileTokenStore{Dir: tokens}})
+	client := fetch.New(fetch.Options{Logger: logger, HTTP: fetch.LocalOnly(), Tokens: &fetch.FileTokenStore{Dir: tokens}})
 	defer client.Close()
 	m, err := runWithProgress(ctx, stderr, run.Options{
 		Store: store, Specs: specs, Accounts: accounts,
@@ -169,24 +167,4 @@ func sandboxOrigins(sp *spec.Spec, sandboxURL string) map[string]string {
 		out[o] = target
 	}
 	return out
-}
-
-// loopbackOnly is the demo's HTTP client: it dials nothing but this
-// machine, so a spec pointing somewhere the sandbox does not cover fails
-// loudly instead of reaching the internet.
-func loopbackOnly() *http.Client {
-	d := &net.Dialer{Timeout: 10 * time.Second}
-	return &http.Client{Transport: &http.Transport{
-		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			host, _, err := net.SplitHostPort(addr)
-			if err != nil {
-				return nil, err
-			}
-			if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
-				return nil, fmt.Errorf("the sandbox runs on this machine: refusing to connect to %s", host)
-			}
-			return d.DialContext(ctx, network, addr)
-		},
-		MaxIdleConnsPerHost: 32,
-	}}
 }

@@ -86,11 +86,7 @@ func runTransform(args []string, stdout, stderr io.Writer) int {
 // transformBodies runs one network's transform into the lake and
 // returns the keys written.
 func transformBodies(ctx context.Context, store storage.Store, sp *spec.Spec, acct mapping.Account, runID string, now time.Time, workers int, inputs []transform.Input) (transform.Stats, []string, error) {
-	names, kinds := mapping.TableColumns(sp)
-	cols := make([]lake.Column, len(names))
-	for i := range names {
-		cols[i] = lake.Column{Name: names[i], Type: kinds[i]}
-	}
+	cols := mapping.TableColumns(sp)
 	sink := lake.NewSink(store, sp.Name, runID, now, cols, lake.Options{})
 	st, err := transform.Run(ctx, transform.Job{Spec: sp, Account: acct, Sink: sink, RunID: runID, FetchedAt: now, Workers: workers}, inputs)
 	if err != nil {
