@@ -314,14 +314,8 @@ func sandboxAccounts(s *sandbox.Server, base, network string) []fetch.Account {
 		if a.Network != network {
 			continue
 		}
-		sec := map[string]string{}
-		for k, v := range a.Secrets {
-			if k != "account_sid" {
-				sec[k] = v
-			}
-		}
 		out = append(out, fetch.Account{
-			ID: a.ID, Currency: a.Currency, Secrets: sec,
+			ID: a.ID, Currency: a.Currency, Secrets: a.Secrets,
 			BaseURL: base + "/" + network,
 			Extra:   map[string]string{"page_size": "100"},
 		})

@@ -65,12 +65,6 @@ func (e *env) accounts(networks ...string) []Account {
 	for _, a := range e.sb.Accounts() {
 		for _, n := range networks {
 			if a.Network == n {
-				secrets := map[string]string{}
-				for k, v := range a.Secrets {
-					if v != a.ID {
-						secrets[k] = v
-					}
-				}
 				origins := map[string]string{}
 				if sp := e.specs[n]; sp != nil {
 					for _, o := range sp.Origins() {
@@ -78,7 +72,7 @@ func (e *env) accounts(networks ...string) []Account {
 					}
 				}
 				out = append(out, Account{Network: n, Account: fetch.Account{
-					ID: a.ID, Currency: a.Currency, Secrets: secrets, Extra: a.Extra, BaseURL: e.url + "/" + n, Origins: origins}})
+					ID: a.ID, Currency: a.Currency, Secrets: a.Secrets, Extra: a.Extra, BaseURL: e.url + "/" + n, Origins: origins}})
 			}
 		}
 	}
@@ -184,9 +178,7 @@ func (e *env) assertNoSecrets(t *testing.T, networks ...string) {
 			continue
 		}
 		for _, v := range a.Secrets {
-			if v != a.ID {
-				secrets = append(secrets, v)
-			}
+			secrets = append(secrets, v)
 		}
 	}
 	check := func(where string, data []byte) {

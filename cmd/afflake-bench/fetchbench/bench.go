@@ -84,15 +84,8 @@ func Run(ctx context.Context, n int, credentials int, rate float64, latency time
 		}
 		sp := *base
 		sp.Limits.Rate, sp.Limits.Burst, sp.Limits.Concurrency, sp.Limits.Retries = rate, 1, conc, 10
-		// A value equal to the account id identifies, it is no secret.
-		sec := map[string]string{}
-		for k, v := range a.Secrets {
-			if v != a.ID {
-				sec[k] = v
-			}
-		}
 		creds = append(creds, cred{&sp, fetch.Account{
-			ID: a.ID, Currency: a.Currency, Secrets: sec, BaseURL: srv.URL + "/" + a.Network,
+			ID: a.ID, Currency: a.Currency, Secrets: a.Secrets, BaseURL: srv.URL + "/" + a.Network,
 			Extra: map[string]string{"page_size": "20000"},
 		}})
 	}

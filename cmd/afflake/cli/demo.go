@@ -84,7 +84,7 @@ func runDemo(args []string, stdout, stderr io.Writer) int {
 			specs[a.Network] = &demo
 		}
 		accounts = append(accounts, run.Account{Network: a.Network, Account: fetch.Account{
-			ID: a.ID, Currency: a.Currency, Secrets: publicIDsRemoved(a), Extra: a.Extra,
+			ID: a.ID, Currency: a.Currency, Secrets: a.Secrets, Extra: a.Extra,
 			BaseURL: url + "/" + a.Network, Origins: sandboxOrigins(sp, url),
 		}})
 	}

@@ -97,7 +97,7 @@ func sandboxConfig(url string, accts []sandbox.Account, origins map[string]map[s
 		fmt.Fprintf(&b, "\t%s: [\n", n)
 		for _, a := range byNet[n] {
 			fmt.Fprintf(&b, "\t\t{\n\t\t\tid:       %s\n\t\t\tcurrency: %q\n\t\t\tbase_url: %q\n\t\t\tsecrets: {\n", strconv.Quote(a.ID), a.Currency, url+"/"+n)
-			secrets := publicIDsRemoved(a)
+			secrets := a.Secrets
 			keys := make([]string, 0, len(secrets))
 			for k := range secrets {
 				keys = append(keys, k)
@@ -115,19 +115,6 @@ func sandboxConfig(url string, accts []sandbox.Account, origins map[string]map[s
 	}
 	b.WriteString("}\n")
 	return b.String()
-}
-
-// publicIDsRemoved drops credentials that are the account's own ID (an
-// Impact AccountSID): it is an identifier, not a secret, and masking it
-// would hide the account in every message.
-func publicIDsRemoved(a sandbox.Account) map[string]string {
-	out := map[string]string{}
-	for k, v := range a.Secrets {
-		if v != a.ID {
-			out[k] = v
-		}
-	}
-	return out
 }
 
 func writeStrMap(b *strings.Builder, name string, m map[string]string) {

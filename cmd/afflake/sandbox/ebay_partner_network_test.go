@@ -8,7 +8,7 @@ import (
 
 func epnGet(s *Server, a Account, pathAndQuery string) reply {
 	return get(s, "/ebay_partner_network"+pathAndQuery,
-		map[string]string{"Authorization": basicHeader(a.Secrets["account_sid"], a.Secrets["auth_token"]), "Accept": "application/json"})
+		map[string]string{"Authorization": basicHeader(a.ID, a.Secrets["auth_token"]), "Accept": "application/json"})
 }
 
 func epnReportURL(a Account, query string) string {

@@ -311,7 +311,11 @@ func (s *Server) Accounts() []Account {
 	for _, a := range s.accounts {
 		sec := make(map[string]string, len(a.secrets))
 		for k, v := range a.secrets {
-			sec[k] = v
+			// An account's own ID (an Impact or eBay AccountSID, sent as
+			// the Basic user) is an identifier, not a secret.
+			if v != a.id {
+				sec[k] = v
+			}
 		}
 		var extra map[string]string
 		for k, v := range a.extra {

@@ -91,7 +91,7 @@ func awinWindow(start, end time.Time) string {
 func impactGet(s *Server, a Account, pathAndQuery string) reply {
 	req := map[string]string{"Accept": "application/json"}
 	r := httptest.NewRequest("GET", "/impact"+pathAndQuery, nil)
-	r.SetBasicAuth(a.Secrets["account_sid"], a.Secrets["auth_token"])
+	r.SetBasicAuth(a.ID, a.Secrets["auth_token"])
 	req["Authorization"] = r.Header.Get("Authorization")
 	return call(s, "GET", "/impact"+pathAndQuery, req, "")
 }
@@ -295,7 +295,7 @@ func TestAccounts(t *testing.T) {
 				t.Errorf("awin account %+v", a)
 			}
 		case "impact":
-			if len(a.ID) != 34 || !strings.HasPrefix(a.ID, "IR") || a.Secrets["account_sid"] != a.ID || a.Secrets["auth_token"] == "" {
+			if len(a.ID) != 34 || !strings.HasPrefix(a.ID, "IR") || a.Secrets["auth_token"] == "" {
 				t.Errorf("impact account %+v (len %d)", a, len(a.ID))
 			}
 		case "cj":
@@ -638,7 +638,7 @@ func TestImpactRecordConsistency(t *testing.T) {
 
 func impactAuth(a Account) string {
 	r := httptest.NewRequest("GET", "/", nil)
-	r.SetBasicAuth(a.Secrets["account_sid"], a.Secrets["auth_token"])
+	r.SetBasicAuth(a.ID, a.Secrets["auth_token"])
 	return r.Header.Get("Authorization")
 }
 
