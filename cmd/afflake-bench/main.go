@@ -7,15 +7,15 @@ import (
 	"bufio"
 	"flag"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
-	"strings"
 	"syscall"
 	"time"
+
+	"github.com/afflake/afflake/cmd/afflake-bench/awinpages"
 )
 
 func main() {
@@ -50,60 +50,15 @@ func gen(args []string) error {
 	if err := os.MkdirAll(*out, 0o755); err != nil {
 		return err
 	}
-	rng := rand.New(rand.NewPCG(1, 2))
-	statuses := []string{"pending", "approved", "declined", "deleted"}
-	devices := []string{"Desktop", "Mobile", "Tablet"}
+	g := awinpages.New(1)
 	var total int64
-	id := 900000000
-	base := time.Date(2026, 9, 1, 0, 0, 0, 0, time.UTC)
 	for p := 0; p < *pages; p++ {
-		var b strings.Builder
-		b.WriteString("[")
-		for i := 0; i < *per; i++ {
-			if i > 0 {
-				b.WriteString(",")
-			}
-			id++
-			st := statuses[rng.IntN(len(statuses))]
-			tx := base.Add(time.Duration(rng.IntN(60*24*3600)) * time.Second)
-			click := tx.Add(-time.Duration(rng.IntN(7*24*3600)) * time.Second)
-			sale := fmt.Sprintf("%d.%02d", rng.IntN(500), rng.IntN(100))
-			comm := fmt.Sprintf("%d.%02d", rng.IntN(50), rng.IntN(100))
-			if rng.IntN(50) == 0 {
-				sale = "248.71766639999998"
-			}
-			validation := "null"
-			if st != "pending" {
-				validation = strconv.Quote(tx.Add(20 * 24 * time.Hour).Format("2006-01-02T15:04:05"))
-			}
-			decline := "null"
-			if st == "declined" {
-				decline = `"Order cancelled"`
-			}
-			dev := devices[rng.IntN(len(devices))]
-			fmt.Fprintf(&b, `{"id":%d,"url":"https://www.example-publisher.co.uk/p/%d","advertiserId":%d,"publisherId":189069,`+
-				`"commissionSharingPublisherId":null,"commissionSharingSelectedRatePublisherId":null,"campaign":null,`+
-				`"siteName":"Example Publisher","commissionStatus":"%s","commissionAmount":{"amount":%s,"currency":"GBP"},`+
-				`"saleAmount":{"amount":%s,"currency":"GBP"},"ipHash":"-%d","customerCountry":"GB",`+
-				`"clickRefs":{"clickRef":"ref-%d","clickRef2":"sub-%d"},"clickDate":"%s","transactionDate":"%s",`+
-				`"validationDate":%s,"type":"Commission group transaction","declineReason":%s,"voucherCodeUsed":false,`+
-				`"voucherCode":null,"lapseTime":%d,"amended":false,"amendReason":null,"oldSaleAmount":null,`+
-				`"oldCommissionAmount":null,"clickDevice":"%s","transactionDevice":"%s","customerAcquisition":"%s",`+
-				`"publisherUrl":"https://www.example-publisher.co.uk","advertiserCountry":"GB","orderRef":"ORD-%d",`+
-				`"customParameters":[{"key":"c","value":"%d"}],"transactionParts":[{"commissionGroupId":%d,"amount":%s,`+
-				`"commissionAmount":%s,"commissionGroupCode":"DEFAULT","commissionGroupName":"Default Commission"}],`+
-				`"paidToPublisher":%v,"paymentId":%d,"transactionQueryId":0,"originalSaleAmount":null}`,
-				id, id, 1000+rng.IntN(500), st, comm, sale, rng.Int64(), rng.IntN(1000), rng.IntN(10),
-				click.Format("2006-01-02T15:04:05"), tx.Format("2006-01-02T15:04:05"), validation, decline,
-				rng.IntN(100000), dev, dev, []string{"NEW", "EXISTING"}[rng.IntN(2)], id, rng.IntN(9),
-				rng.IntN(1000), sale, comm, st == "approved" && rng.IntN(3) == 0, rng.IntN(100000))
-		}
-		b.WriteString("]")
+		page := g.Page(*per)
 		name := filepath.Join(*out, fmt.Sprintf("page-%05d.json", p))
-		if err := os.WriteFile(name, []byte(b.String()), 0o644); err != nil {
+		if err := os.WriteFile(name, page, 0o644); err != nil {
 			return err
 		}
-		total += int64(b.Len())
+		total += int64(len(page))
 	}
 	fmt.Printf("wrote %d pages × %d records = %d records, %.1f MB in %s\n", *pages, *per, *pages**per, float64(total)/1e6, *out)
 	return nil

@@ -168,8 +168,10 @@ func NewTableWriter(w io.Writer, cols []Column) (*TableWriter, error) {
 	}
 	opts := append(writerOptions(), schema, parquet.MaxRowsPerRowGroup(tableRowGroupRows))
 	// Min/max bounds of JSON documents serve no query and cost a
-	// comparison of every value: skip them.
+	// comparison of every value: skip them. Page headers carry no
+	// statistics (see writerOptions).
 	for _, c := range cols {
+		opts = append(opts, parquet.SkipPageStatistics(c.Name))
 		if c.Type == "json" {
 			opts = append(opts, parquet.SkipPageBounds(c.Name))
 		}
