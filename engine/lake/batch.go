@@ -295,23 +295,24 @@ func (t *TableWriter) writeColumn(cw *parquet.ColumnWriter, b *TableBatch, c, fr
 	for from < to {
 		n := min(to-from, maxRowsPerWrite)
 		vals := t.values[:n]
-		null := parquet.Value{}.Level(0, 0, c)
+		// Values are built in place: Value.Level copies the value.
 		for i := range vals {
 			r := from + i
-			if d.null[r] {
-				vals[i] = null
-				continue
-			}
-			var pv parquet.Value
-			switch kind {
-			case kindString, kindJSON:
-				pv = parquet.ByteArrayValue(unsafeBytes(d.strs[r]))
-			case kindBool:
-				pv = parquet.BooleanValue(d.bool[r])
+			v := &vals[i]
+			switch {
+			case d.null[r]:
+				*v = parquet.Value{}
+			case kind == kindString || kind == kindJSON:
+				*v = parquet.ByteArrayValue(unsafeBytes(d.strs[r]))
+				v.SetDefinitionLevel(1)
+			case kind == kindBool:
+				*v = parquet.BooleanValue(d.bool[r])
+				v.SetDefinitionLevel(1)
 			default:
-				pv = parquet.Int64Value(d.ints[r])
+				*v = parquet.Int64Value(d.ints[r])
+				v.SetDefinitionLevel(1)
 			}
-			vals[i] = pv.Level(0, 1, c)
+			v.SetColumnIndex(c)
 		}
 		if _, err := cw.WriteRowValues(vals); err != nil {
 			return err

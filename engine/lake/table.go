@@ -169,7 +169,7 @@ func NewTableWriter(w io.Writer, cols []Column) (*TableWriter, error) {
 	opts := append(writerOptions(), schema, parquet.MaxRowsPerRowGroup(tableRowGroupRows))
 	// Min/max bounds of JSON documents serve no query and cost a
 	// comparison of every value: skip them. Page headers carry no
-	// statistics (see writerOptions).
+	// statistics: the column index has each page's bounds.
 	for _, c := range cols {
 		opts = append(opts, parquet.SkipPageStatistics(c.Name))
 		if c.Type == "json" {

@@ -69,16 +69,35 @@ var errInvalidUTF8 = fmt.Errorf("string is not valid UTF-8")
 func UnifiedSchema() *parquet.Schema { return parquet.SchemaOf(row.Unified{}) }
 
 // UnifiedWriter streams unified rows into one Parquet file: zstd
-// (SpeedFastest), 64 KiB page buffers, row groups of at most 32Ki rows.
+// (SpeedFastest), 64 KiB page buffers, row groups of at most 32Ki rows, no
+// statistics in page headers (the column index keeps the pages' bounds).
 type UnifiedWriter struct {
-	w    *parquet.GenericWriter[row.Unified]
+	w    *parquet.GenericWriter[any]
 	rows int64
+	// rg is the row group being written, column by column; rgRows its
+	// rows so far.
+	rg     *parquet.ConcurrentRowGroupWriter
+	rgRows int
+	// values and maps hold a chunk of rows while it is written.
+	values []parquet.Value
+	maps   mapEntries
 }
 
 // NewUnifiedWriter returns a writer of one Parquet file to w. Close writes
 // the footer; it does not close w.
 func NewUnifiedWriter(w io.Writer) *UnifiedWriter {
-	return &UnifiedWriter{w: parquet.NewGenericWriter[row.Unified](w, writerOptions()...)}
+	return &UnifiedWriter{w: parquet.NewGenericWriter[any](w, unifiedWriterOptions()...)}
+}
+
+// unifiedWriterOptions are the options of a unified file: its schema and
+// no page-header statistics, which no reader of the lake uses.
+func unifiedWriterOptions() []parquet.WriterOption {
+	schema := UnifiedSchema()
+	opts := append(writerOptions(), schema)
+	for _, path := range schema.Columns() {
+		opts = append(opts, parquet.SkipPageStatistics(path...))
+	}
+	return opts
 }
 
 // Write appends rows. It first checks every row (strings must be valid
@@ -90,24 +109,56 @@ func (u *UnifiedWriter) Write(rows []row.Unified) error {
 	return u.write(rows)
 }
 
-// write appends rows that were validated.
+// write appends rows that were validated, column by column. Each batch of
+// batchRows rows goes to parquet-go in chunks of at most maxRowsPerWrite
+// rows, cut at the end of a row group: the chunks, and so the pages, that
+// parquet.GenericWriter[row.Unified] makes of the same batches.
 func (u *UnifiedWriter) write(rows []row.Unified) error {
+	defer u.release()
 	for len(rows) > 0 {
-		n := min(len(rows), batchRows)
-		if _, err := u.w.Write(rows[:n]); err != nil {
-			return err
+		batch := rows[:min(len(rows), batchRows)]
+		rows = rows[len(batch):]
+		for len(batch) > 0 {
+			if u.rg == nil {
+				u.rg = u.w.BeginRowGroup()
+			}
+			n := min(len(batch), maxRowsPerWrite, rowGroupRows-u.rgRows)
+			if err := u.writeChunk(batch[:n]); err != nil {
+				return err
+			}
+			u.rgRows += n
+			u.rows += int64(n)
+			batch = batch[n:]
+			if u.rgRows == rowGroupRows {
+				u.rgRows = 0
+				if _, err := u.rg.Commit(); err != nil {
+					return err
+				}
+			}
 		}
-		u.rows += int64(n)
-		rows = rows[n:]
 	}
 	return nil
+}
+
+// release drops the references to the caller's strings.
+func (u *UnifiedWriter) release() {
+	clear(u.values[:cap(u.values)])
+	u.maps.release()
 }
 
 // Rows is the number of rows written so far.
 func (u *UnifiedWriter) Rows() int64 { return u.rows }
 
 // Close flushes the rows and writes the file's footer.
-func (u *UnifiedWriter) Close() error { return u.w.Close() }
+func (u *UnifiedWriter) Close() error {
+	if u.rgRows > 0 {
+		u.rgRows = 0
+		if _, err := u.rg.Commit(); err != nil {
+			return err
+		}
+	}
+	return u.w.Close()
+}
 
 // ValidateUnified checks rows for values a Parquet file cannot hold: every
 // string, map keys and values included, must be valid UTF-8.
