@@ -47,13 +47,20 @@ func (e *BodyError) Unwrap() error { return ErrBody }
 // Parse checks that body is valid JSON and returns its root. The body is
 // not copied: results reference it, so the caller must not modify it.
 func Parse(body []byte) (gjson.Result, error) {
-	if !gjson.ValidBytes(body) {
-		return gjson.Result{}, syntaxError(body)
+	root, _, err := parse(body)
+	return root, err
+}
+
+// parse is Parse, and also reports whether body is all valid UTF-8.
+func parse(body []byte) (root gjson.Result, utf8ok bool, err error) {
+	ok, utf8ok := Valid(body)
+	if !ok {
+		return gjson.Result{}, false, syntaxError(body)
 	}
 	if len(body) == 0 {
-		return gjson.Result{}, &BodyError{Offset: 0, Msg: "empty body"}
+		return gjson.Result{}, false, &BodyError{Offset: 0, Msg: "empty body"}
 	}
-	return gjson.Parse(unsafe.String(&body[0], len(body))), nil
+	return gjson.Parse(unsafe.String(&body[0], len(body))), utf8ok, nil
 }
 
 func syntaxError(body []byte) error {
@@ -112,7 +119,11 @@ func Each(arr gjson.Result, fn func(i int, rec gjson.Result) error) error {
 type Doc struct {
 	// Root is the whole document, JSON whatever the body's format: what
 	// pagination and error expressions see as body.
-	Root   gjson.Result
+	Root gjson.Result
+	// UTF8 reports that Root is all valid UTF-8, and so are the
+	// records: strings read from them need no check of their own. A
+	// CSV or XML body is always converted to valid UTF-8.
+	UTF8   bool
 	path   string
 	unwind []string
 }
@@ -129,7 +140,7 @@ func Read(body []byte, r spec.Response) (Doc, error) {
 	var err error
 	switch r.Format {
 	case "", "json":
-		doc.Root, err = Parse(body)
+		doc.Root, doc.UTF8, err = parse(body)
 		return doc, err
 	case "csv":
 		delim := ','
@@ -150,6 +161,7 @@ func Read(body []byte, r spec.Response) (Doc, error) {
 		return doc, err
 	}
 	doc.Root = gjson.Parse(unsafe.String(unsafe.SliceData(conv), len(conv)))
+	doc.UTF8 = true // appendString writes only valid UTF-8
 	return doc, nil
 }
 

@@ -242,8 +242,8 @@ func (w *worker) mapBody(ctx context.Context, inp Input) {
 		return
 	}
 	// Strings read from a document of valid UTF-8 need no check of
-	// their own.
-	valid := utf8.ValidString(arr.Raw)
+	// their own. When the document is not, the records may still be.
+	valid := doc.UTF8 || utf8.ValidString(arr.Raw)
 	b := w.newBatch()
 	b.stats.Bodies = 1
 	rounded0 := m.Rounded
