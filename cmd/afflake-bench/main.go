@@ -111,7 +111,11 @@ func run(args []string) error {
 	if ru != nil {
 		rss = float64(ru.Maxrss) / 1024 // KiB on Linux
 	}
-	fmt.Printf("transform: %d records, %.1f MB in %.2f s: %.0f records/s, %.1f MB/s, peak RSS %.0f MiB\n",
-		records, float64(inBytes)/1e6, wall.Seconds(), float64(records)/wall.Seconds(), float64(inBytes)/1e6/wall.Seconds(), rss)
+	// CPU time is what the cores bound: records/s can at best reach
+	// cores / (CPU time per record).
+	cpu := cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+	fmt.Printf("transform: %d records, %.1f MB in %.2f s: %.0f records/s, %.1f MB/s, peak RSS %.0f MiB, CPU %.1f µs/record\n",
+		records, float64(inBytes)/1e6, wall.Seconds(), float64(records)/wall.Seconds(), float64(inBytes)/1e6/wall.Seconds(), rss,
+		cpu.Seconds()*1e6/float64(max(records, 1)))
 	return nil
 }
