@@ -48,6 +48,9 @@ bench: build bench-go
 
 bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem ./engine/mapping/ ./engine/lake/
+	$(GO) test -run '^$$' -bench Valid ./engine/extract/
+	# the whole transform in one process: records/s and CPU time per record
+	$(GO) test -run '^$$' -bench TransformAwin -benchtime 200000x ./engine/transform/
 	# fetch: sandbox with 50 ms latency, 100 requests/s per credential, 2,000 requests over 4 credentials
 	$(GO) test -run '^$$' -bench RateLimitedFetch -benchtime 2000x ./engine/fetch/
 	# change detection: 500,000 known transactions committed again, a few changed (rows/s, peak heap)
