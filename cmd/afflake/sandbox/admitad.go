@@ -40,11 +40,8 @@ func admitadEmulation() *emulation {
 		accounts: admitadAccounts,
 		serve:    (*Server).serveAdmitad,
 		amounts:  floatAmounts,
-		ids: func(t *txn, day int64, i int) {
-			t.num = t.acct.idBase + day*1000 + int64(i)
-			t.id = strconv.FormatInt(t.num, 10)
-		},
-		extra: drawFlavor,
+		ids:      sequentialIDs,
+		extra:    drawFlavor,
 		truth: func(_ *Server, _ *account, t *txn, clock time.Time) []Truth {
 			sale, comm := t.currentAmounts(clock)
 			return []Truth{{ID: t.id, Status: admitadStatus(t, clock), Sale: floatText(sale), Commission: floatText(comm),

@@ -141,9 +141,7 @@ func (s *Server) serveCJ(r *http.Request, rest string) *response {
 	}
 
 	clock := s.Clock()
-	s.mu.Lock()
-	repeat := s.faults.RepeatCursor
-	s.mu.Unlock()
+	repeat := s.repeatCursor()
 	data := obj{}
 	for _, f := range doc.sel {
 		if f.name == "__typename" {

@@ -185,6 +185,13 @@ func inWindow(x, from, to time.Time) bool { return !x.Before(from) && x.Before(t
 // drawFlavor draws the selector of rare raw statuses and value shapes.
 func drawFlavor(r *rng, t *txn) { t.flavor = r.intn(100) }
 
+// sequentialIDs numbers an account's transactions from its idBase, a
+// thousand a day, and uses the number as the id.
+func sequentialIDs(t *txn, day int64, i int) {
+	t.num = t.acct.idBase + day*1000 + int64(i)
+	t.id = strconv.FormatInt(t.num, 10)
+}
+
 // splitLines draws the basket lines of a transaction: one to three lines
 // whose amounts add up to the transaction's; an amended transaction gets a
 // last line that is returned (declined) when the amendment happens.

@@ -2,7 +2,6 @@ package sandbox
 
 import (
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -42,11 +41,8 @@ func epnEmulation() *emulation {
 		accounts: epnAccounts,
 		serve:    (*Server).serveEPN,
 		amounts:  decimalAmounts(2),
-		ids: func(t *txn, day int64, i int) {
-			t.num = t.acct.idBase + day*1000 + int64(i)
-			t.id = strconv.FormatInt(t.num, 10)
-		},
-		extra: drawFlavor,
+		ids:      sequentialIDs,
+		extra:    drawFlavor,
 		truth: func(_ *Server, a *account, t *txn, clock time.Time) []Truth {
 			m := impactAmounts(t, clock)
 			return []Truth{{ID: t.id, Status: epnStatus(t, clock), Sale: m.amount.text, Commission: m.payout.text,
@@ -188,49 +184,15 @@ func (s *Server) serveEPN(r *http.Request, rest string) *response {
 		}
 		matched = append(matched, t)
 	}
-	total := len(matched)
-	numPages := pages(total, size)
-	base := "/Mediapartners/" + a.id + "/Reports/" + epnReport
-	uriFor := func(p int) string {
-		v := url.Values{}
-		for k, vals := range q {
-			if !strings.EqualFold(k, "Page") {
-				v[k] = vals
-			}
-		}
-		v.Set("Page", strconv.Itoa(p))
-		return base + "?" + v.Encode()
-	}
-	prev, next := "", ""
-	if page > 1 {
-		prev = uriFor(min(page-1, numPages))
-	}
-	if page < numPages {
-		next = uriFor(page + 1)
-	}
-	if s.repeatCursor() {
-		next = uriFor(2)
-	}
-	pageTx := window(matched, (page-1)*size, size)
+	pageTx, body := s.mediapartnersPage("/Mediapartners/"+a.id+"/Reports/"+epnReport, q, matched, page, size)
 	recs := make([]obj, 0, len(pageTx))
 	for _, t := range pageTx {
 		recs = append(recs, epnRecord(t, a, clock))
 	}
-	body := obj{
-		{"@page", strconv.Itoa(page)},
-		{"@numpages", strconv.Itoa(numPages)},
-		{"@pagesize", strconv.Itoa(size)},
-		{"@total", strconv.Itoa(total)},
-		{"@start", strconv.Itoa((page - 1) * size)},
-		{"@end", strconv.Itoa((page-1)*size + len(pageTx) - 1)},
-		{"@uri", uriFor(page)},
-		{"@firstpageuri", uriFor(1)},
-		{"@previouspageuri", prev},
-		{"@nextpageuri", next},
-		{"@lastpageuri", uriFor(numPages)},
+	body = append(body, obj{
 		{"Name", "eBay Partner Transaction Detail"},
 		{"Records", recs},
-	}
+	}...)
 	return data("application/json", encodeJSON(body))
 }
 

@@ -2,7 +2,6 @@ package sandbox
 
 import (
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -36,11 +35,8 @@ func flexEmulation() *emulation {
 		accounts: flexAccounts,
 		serve:    (*Server).serveFlex,
 		amounts:  floatAmounts,
-		ids: func(t *txn, day int64, i int) {
-			t.num = t.acct.idBase + day*1000 + int64(i)
-			t.id = strconv.FormatInt(t.num, 10)
-		},
-		extra: drawFlavor,
+		ids:      sequentialIDs,
+		extra:    drawFlavor,
 		truth: func(_ *Server, _ *account, t *txn, clock time.Time) []Truth {
 			sale, comm := t.currentAmounts(clock)
 			return []Truth{{ID: t.id, Status: flexStatus(t, clock), Sale: floatText(sale), Commission: floatText(comm),

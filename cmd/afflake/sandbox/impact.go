@@ -251,55 +251,7 @@ func (s *Server) serveImpact(r *http.Request, rest string) *response {
 		}
 	}
 
-	total := len(matched)
-	numPages := (total + pageSize - 1) / pageSize
-	if numPages == 0 {
-		numPages = 1
-	}
-	startIdx := (page - 1) * pageSize
-	var pageTx []*txn
-	if startIdx < total {
-		endIdx := min(startIdx+pageSize, total)
-		pageTx = matched[startIdx:endIdx]
-	}
-
-	base := "/Mediapartners/" + sid + "/" + parts[2]
-	uriFor := func(p int) string {
-		v := url.Values{}
-		for k, vals := range query {
-			if !strings.EqualFold(k, "Page") {
-				v[k] = vals
-			}
-		}
-		v.Set("Page", strconv.Itoa(p))
-		return base + "?" + v.Encode()
-	}
-	prev, next := "", ""
-	if page > 1 {
-		prev = uriFor(min(page-1, numPages))
-	}
-	if page < numPages {
-		next = uriFor(page + 1)
-	}
-	s.mu.Lock()
-	repeat := s.faults.RepeatCursor
-	s.mu.Unlock()
-	if repeat {
-		next = uriFor(2)
-	}
-	meta := obj{
-		{"@page", strconv.Itoa(page)},
-		{"@numpages", strconv.Itoa(numPages)},
-		{"@pagesize", strconv.Itoa(pageSize)},
-		{"@total", strconv.Itoa(total)},
-		{"@start", strconv.Itoa(startIdx)},
-		{"@end", strconv.Itoa(startIdx + len(pageTx) - 1)},
-		{"@uri", uriFor(page)},
-		{"@firstpageuri", uriFor(1)},
-		{"@previouspageuri", prev},
-		{"@nextpageuri", next},
-		{"@lastpageuri", uriFor(numPages)},
-	}
+	pageTx, meta := s.mediapartnersPage("/Mediapartners/"+sid+"/"+parts[2], query, matched, page, pageSize)
 	actions := make([]obj, 0, len(pageTx))
 	for _, t := range pageTx {
 		actions = append(actions, impactRecord(t, acct, clock))
@@ -387,4 +339,47 @@ func impactXMLBody(meta obj, actions []obj) []byte {
 	}
 	b.WriteString("</Actions></ImpactRadiusResponse>")
 	return b.Bytes()
+}
+
+// mediapartnersPage returns page (from 1) of matched, pages of size, and
+// the page envelope Impact's platform puts before the records: the
+// counts, and the URIs of base with the query's Page replaced.
+func (s *Server) mediapartnersPage(base string, query url.Values, matched []*txn, page, size int) ([]*txn, obj) {
+	total := len(matched)
+	numPages := pages(total, size)
+	start := (page - 1) * size
+	pageTx := window(matched, start, size)
+	uriFor := func(p int) string {
+		v := url.Values{}
+		for k, vals := range query {
+			if !strings.EqualFold(k, "Page") {
+				v[k] = vals
+			}
+		}
+		v.Set("Page", strconv.Itoa(p))
+		return base + "?" + v.Encode()
+	}
+	prev, next := "", ""
+	if page > 1 {
+		prev = uriFor(min(page-1, numPages))
+	}
+	if page < numPages {
+		next = uriFor(page + 1)
+	}
+	if s.repeatCursor() {
+		next = uriFor(2)
+	}
+	return pageTx, obj{
+		{"@page", strconv.Itoa(page)},
+		{"@numpages", strconv.Itoa(numPages)},
+		{"@pagesize", strconv.Itoa(size)},
+		{"@total", strconv.Itoa(total)},
+		{"@start", strconv.Itoa(start)},
+		{"@end", strconv.Itoa(start + len(pageTx) - 1)},
+		{"@uri", uriFor(page)},
+		{"@firstpageuri", uriFor(1)},
+		{"@previouspageuri", prev},
+		{"@nextpageuri", next},
+		{"@lastpageuri", uriFor(numPages)},
+	}
 }

@@ -40,11 +40,8 @@ func pepperjamEmulation() *emulation {
 		accounts: pepperjamAccounts,
 		serve:    (*Server).servePepperjam,
 		amounts:  decimalAmounts(2),
-		ids: func(t *txn, day int64, i int) {
-			t.num = t.acct.idBase + day*1000 + int64(i)
-			t.id = strconv.FormatInt(t.num, 10)
-		},
-		extra: drawFlavor,
+		ids:      sequentialIDs,
+		extra:    drawFlavor,
 		truth: func(_ *Server, a *account, t *txn, clock time.Time) []Truth {
 			sale, comm := t.currentAmounts(clock)
 			return []Truth{{ID: t.id, Status: pepperjamStatus(t, clock), Sale: sale.text, Commission: comm.text,

@@ -50,10 +50,7 @@ func rakutenEmulation() *emulation {
 		accounts: rakutenAccounts,
 		serve:    (*Server).serveRakuten,
 		amounts:  floatAmounts,
-		ids: func(t *txn, day int64, i int) {
-			t.num = t.acct.idBase + day*1000 + int64(i)
-			t.id = strconv.FormatInt(t.num, 10)
-		},
+		ids:      sequentialIDs,
 		extra: func(r *rng, t *txn) {
 			drawFlavor(r, t)
 			splitLines(r, t, "")

@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"bytes"
+	"maps"
 	"net/http"
 	"strconv"
 	"strings"
@@ -44,11 +45,8 @@ func tradetrackerEmulation() *emulation {
 		accounts: tradetrackerAccounts,
 		serve:    (*Server).serveTradeTracker,
 		amounts:  floatAmounts,
-		ids: func(t *txn, day int64, i int) {
-			t.num = t.acct.idBase + day*1000 + int64(i)
-			t.id = strconv.FormatInt(t.num, 10)
-		},
-		extra: drawFlavor,
+		ids:      sequentialIDs,
+		extra:    drawFlavor,
 		truth: func(_ *Server, _ *account, t *txn, clock time.Time) []Truth {
 			sale, comm := t.currentAmounts(clock)
 			return []Truth{{ID: t.id, Status: tradetrackerStatus(t, clock), Sale: floatText(sale), Commission: floatText(comm),
@@ -59,16 +57,9 @@ func tradetrackerEmulation() *emulation {
 
 func tradetrackerAccounts() []*account {
 	cust := map[string]string{"customer_id": "8451279", "passphrase": "8f2e6c1a9d4b7e3f0a5c2d8b6e1f4a9c7d3b0e5a"}
-	copyOf := func(m map[string]string) map[string]string {
-		out := map[string]string{}
-		for k, v := range m {
-			out[k] = v
-		}
-		return out
-	}
 	return []*account{
 		{
-			network: NetworkTradeTracker, id: "231455", currency: "EUR", idBase: 1400000000, secrets: copyOf(cust),
+			network: NetworkTradeTracker, id: "231455", currency: "EUR", idBase: 1400000000, secrets: maps.Clone(cust),
 			advertisers: []advertiser{
 				{id: 1204, name: "Hema", currency: "EUR", rateBP: 500, domain: "hema.example.nl"},
 				{id: 3388, name: "Stroopwafel & Co", currency: "EUR", rateBP: 1000, domain: "stroopwafel.example.nl"},
@@ -78,7 +69,7 @@ func tradetrackerAccounts() []*account {
 			countries: []string{"NL", "NL", "BE", "DE"},
 		},
 		{
-			network: NetworkTradeTracker, id: "231502", currency: "EUR", idBase: 1450000000, secrets: copyOf(cust),
+			network: NetworkTradeTracker, id: "231502", currency: "EUR", idBase: 1450000000, secrets: maps.Clone(cust),
 			advertisers: []advertiser{
 				{id: 7710, name: "Bijenkorf", currency: "EUR", rateBP: 600, domain: "bijenkorf.example.nl"},
 				{id: 7822, name: "Søstrene Grene", currency: "DKK", rateBP: 700, domain: "sostrenegrene.example.dk"},

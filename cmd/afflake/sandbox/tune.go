@@ -60,11 +60,8 @@ func tuneEmulation() *emulation {
 		accounts: tuneAccounts,
 		serve:    (*Server).serveTune,
 		amounts:  decimalAmounts(5),
-		ids: func(t *txn, day int64, i int) {
-			t.num = t.acct.idBase + day*1000 + int64(i)
-			t.id = strconv.FormatInt(t.num, 10)
-		},
-		extra: drawFlavor,
+		ids:      sequentialIDs,
+		extra:    drawFlavor,
 		truth: func(_ *Server, a *account, t *txn, clock time.Time) []Truth {
 			sale, comm := t.currentAmounts(clock)
 			return []Truth{{ID: t.id, Status: tuneStatus(t, clock), Sale: roundTo(sale, 5).text, Commission: comm.text,

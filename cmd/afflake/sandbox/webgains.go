@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"bytes"
+	"maps"
 	"net/http"
 	"strconv"
 	"strings"
@@ -43,11 +44,8 @@ func webgainsEmulation() *emulation {
 		accounts: webgainsAccounts,
 		serve:    (*Server).serveWebgains,
 		amounts:  floatAmounts,
-		ids: func(t *txn, day int64, i int) {
-			t.num = t.acct.idBase + day*1000 + int64(i)
-			t.id = strconv.FormatInt(t.num, 10)
-		},
-		extra: drawFlavor,
+		ids:      sequentialIDs,
+		extra:    drawFlavor,
 		truth: func(_ *Server, _ *account, t *txn, clock time.Time) []Truth {
 			sale, comm := t.currentAmounts(clock)
 			return []Truth{{ID: t.id, Status: webgainsStatus(t, clock), Sale: floatText(sale), Commission: floatText(comm),
@@ -58,16 +56,9 @@ func webgainsEmulation() *emulation {
 
 func webgainsAccounts() []*account {
 	user := map[string]string{"username": "wg-api-7Rk3@publisher.example", "password": "Wg-Pässword-2026"}
-	copyOf := func(m map[string]string) map[string]string {
-		out := map[string]string{}
-		for k, v := range m {
-			out[k] = v
-		}
-		return out
-	}
 	return []*account{
 		{
-			network: NetworkWebgains, id: "201877", currency: "GBP", idBase: 1300000000, secrets: copyOf(user),
+			network: NetworkWebgains, id: "201877", currency: "GBP", idBase: 1300000000, secrets: maps.Clone(user),
 			advertisers: []advertiser{
 				{id: 4071, name: "Boots UK", currency: "GBP", rateBP: 600},
 				{id: 7744, name: "Crème Boutique", currency: "EUR", rateBP: 900},
@@ -77,7 +68,7 @@ func webgainsAccounts() []*account {
 			countries: []string{"GB", "GB", "IE", "FR"},
 		},
 		{
-			network: NetworkWebgains, id: "201880", currency: "EUR", idBase: 1350000000, secrets: copyOf(user),
+			network: NetworkWebgains, id: "201880", currency: "EUR", idBase: 1350000000, secrets: maps.Clone(user),
 			advertisers: []advertiser{
 				{id: 9102, name: "Zalando DE", currency: "EUR", rateBP: 700},
 				{id: 9318, name: "Kaffee & Kuchen", currency: "EUR", rateBP: 1100},
