@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+
+	"github.com/afflake/afflake/engine/spec"
 )
 
 // origins maps real origins ("https://auth.example.com") to the origin,
@@ -32,18 +34,8 @@ func parseOrigins(m map[string]string) (origins, error) {
 	return out, nil
 }
 
-// originOf returns u's origin, lower case, without a default port.
-func originOf(u *url.URL) string {
-	scheme := strings.ToLower(u.Scheme)
-	host := strings.ToLower(u.Host)
-	switch {
-	case scheme == "https" && strings.HasSuffix(host, ":443"):
-		host = strings.TrimSuffix(host, ":443")
-	case scheme == "http" && strings.HasSuffix(host, ":80"):
-		host = strings.TrimSuffix(host, ":80")
-	}
-	return scheme + "://" + host
-}
+// originOf returns u's origin, as spec.Origin makes it.
+func originOf(u *url.URL) string { return spec.Origin(u.Scheme, u.Host) }
 
 // apply returns the URL to send for u: u itself when its origin is not
 // mapped, else a copy on the replacement origin, under its path prefix.

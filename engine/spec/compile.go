@@ -799,7 +799,14 @@ func literalOrigin(s string) string {
 	if host == "" || strings.Contains(host, "${") || strings.Contains(host, "@") {
 		return ""
 	}
-	host = strings.ToLower(host)
+	return Origin(scheme, host)
+}
+
+// Origin is the origin of a URL with scheme and host: lower case, without
+// the scheme's default port. The origins a spec lists and those a fetch
+// looks up are both made by it, so that they compare equal.
+func Origin(scheme, host string) string {
+	scheme, host = strings.ToLower(scheme), strings.ToLower(host)
 	switch {
 	case scheme == "https" && strings.HasSuffix(host, ":443"):
 		host = strings.TrimSuffix(host, ":443")

@@ -108,26 +108,11 @@ func (s *LocalStore) Put(ctx context.Context, key string, data []byte) error {
 	if err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(s.tmp, ".put-*")
+	err = s.writeIn(dst, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
 	if err != nil {
-		return fmt.Errorf("put %s: %w", key, err)
-	}
-	tmp := f.Name()
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Chmod(0o644)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = s.rename(tmp, dst)
-	}
-	if err != nil {
-		os.Remove(tmp)
 		return fmt.Errorf("put %s: %w", key, err)
 	}
 	return nil
@@ -188,12 +173,27 @@ func (s *LocalStore) copyIn(src, dst string) error {
 		return err
 	}
 	defer in.Close()
+	err = s.writeIn(dst, func(w io.Writer) error {
+		_, err := io.Copy(w, in)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	in.Close()
+	return os.Remove(src)
+}
+
+// writeIn writes a staged file with write, makes it readable, flushes it
+// to stable storage and renames it to dst; on an error the staged file is
+// removed and dst is untouched.
+func (s *LocalStore) writeIn(dst string, write func(io.Writer) error) error {
 	f, err := os.CreateTemp(s.tmp, ".put-*")
 	if err != nil {
 		return err
 	}
 	tmp := f.Name()
-	_, err = io.Copy(f, in)
+	err = write(f)
 	if err == nil {
 		err = f.Chmod(0o644)
 	}
@@ -208,10 +208,8 @@ func (s *LocalStore) copyIn(src, dst string) error {
 	}
 	if err != nil {
 		os.Remove(tmp)
-		return err
 	}
-	in.Close()
-	return os.Remove(src)
+	return err
 }
 
 // rename moves the finished file from to dst, creating dst's directory, and
