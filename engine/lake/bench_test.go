@@ -40,6 +40,21 @@ func benchRows(b *testing.B, n int) []row.Unified {
 	return rows
 }
 
+// benchCols are the columns of the network-table benchmarks.
+var benchCols = []Column{
+	{"id", TypeString}, {"account", TypeString}, {"advertiser", TypeInt}, {"status", TypeString},
+	{"sale", TypeDecimal}, {"commission", TypeDecimal}, {"date", TypeTimestamp}, {"paid", TypeBool},
+	{"currency", TypeString}, {"click_ref", TypeString}, {"raw", TypeJSON}, {"note", TypeString},
+}
+
+// reportRows reports rows/s since start and the file's bytes per row.
+func reportRows(b *testing.B, start time.Time, fileBytes int64) {
+	elapsed := time.Since(start)
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "rows/s")
+	b.ReportMetric(float64(fileBytes)/float64(b.N), "file-B/row")
+}
+
 // countWriter counts the bytes of the file.
 type countWriter struct{ n int64 }
 
@@ -66,19 +81,12 @@ func BenchmarkUnifiedWriter(b *testing.B) {
 	if err := w.Close(); err != nil {
 		b.Fatal(err)
 	}
-	elapsed := time.Since(start)
-	b.StopTimer()
-	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "rows/s")
-	b.ReportMetric(float64(out.n)/float64(b.N), "file-B/row")
+	reportRows(b, start, out.n)
 }
 
 // BenchmarkTableWriter is the same for a network table of 12 columns.
 func BenchmarkTableWriter(b *testing.B) {
-	cols := []Column{
-		{"id", TypeString}, {"account", TypeString}, {"advertiser", TypeInt}, {"status", TypeString},
-		{"sale", TypeDecimal}, {"commission", TypeDecimal}, {"date", TypeTimestamp}, {"paid", TypeBool},
-		{"currency", TypeString}, {"click_ref", TypeString}, {"raw", TypeJSON}, {"note", TypeString},
-	}
+	cols := benchCols
 	src := benchRows(b, min(b.N, 100_000))
 	rows := make([][]any, len(src))
 	for i, u := range src {
@@ -104,20 +112,13 @@ func BenchmarkTableWriter(b *testing.B) {
 	if err := w.Close(); err != nil {
 		b.Fatal(err)
 	}
-	elapsed := time.Since(start)
-	b.StopTimer()
-	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "rows/s")
-	b.ReportMetric(float64(out.n)/float64(b.N), "file-B/row")
+	reportRows(b, start, out.n)
 }
 
 // BenchmarkTableBatchWriter is BenchmarkTableWriter with the rows given
 // as typed batches, as a transform writes them.
 func BenchmarkTableBatchWriter(b *testing.B) {
-	cols := []Column{
-		{"id", TypeString}, {"account", TypeString}, {"advertiser", TypeInt}, {"status", TypeString},
-		{"sale", TypeDecimal}, {"commission", TypeDecimal}, {"date", TypeTimestamp}, {"paid", TypeBool},
-		{"currency", TypeString}, {"click_ref", TypeString}, {"raw", TypeJSON}, {"note", TypeString},
-	}
+	cols := benchCols
 	src := benchRows(b, min(b.N, 100_000))
 	batches := make([]*TableBatch, 0, len(src)/batchRows+1)
 	for i, u := range src {
@@ -162,10 +163,7 @@ func BenchmarkTableBatchWriter(b *testing.B) {
 	if err := w.Close(); err != nil {
 		b.Fatal(err)
 	}
-	elapsed := time.Since(start)
-	b.StopTimer()
-	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "rows/s")
-	b.ReportMetric(float64(out.n)/float64(b.N), "file-B/row")
+	reportRows(b, start, out.n)
 }
 
 var _ io.Writer = (*countWriter)(nil)

@@ -167,11 +167,10 @@ func NewTableWriter(w io.Writer, cols []Column) (*TableWriter, error) {
 		kinds[i] = kindOf(c.Type)
 	}
 	opts := append(writerOptions(), schema, parquet.MaxRowsPerRowGroup(tableRowGroupRows))
+	opts = append(opts, noPageStatistics(schema)...)
 	// Min/max bounds of JSON documents serve no query and cost a
-	// comparison of every value: skip them. Page headers carry no
-	// statistics: the column index has each page's bounds.
+	// comparison of every value: skip them.
 	for _, c := range cols {
-		opts = append(opts, parquet.SkipPageStatistics(c.Name))
 		if c.Type == "json" {
 			opts = append(opts, parquet.SkipPageBounds(c.Name))
 		}

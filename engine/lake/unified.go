@@ -93,7 +93,14 @@ func NewUnifiedWriter(w io.Writer) *UnifiedWriter {
 // no page-header statistics, which no reader of the lake uses.
 func unifiedWriterOptions() []parquet.WriterOption {
 	schema := UnifiedSchema()
-	opts := append(writerOptions(), schema)
+	return append(append(writerOptions(), schema), noPageStatistics(schema)...)
+}
+
+// noPageStatistics leaves min/max statistics out of the page headers of
+// every column of schema: no reader of the lake uses them, and the column
+// index keeps each page's bounds.
+func noPageStatistics(schema *parquet.Schema) []parquet.WriterOption {
+	var opts []parquet.WriterOption
 	for _, path := range schema.Columns() {
 		opts = append(opts, parquet.SkipPageStatistics(path...))
 	}
