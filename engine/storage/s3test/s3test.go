@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 
@@ -34,6 +35,9 @@ type Server struct {
 	cmd                   *exec.Cmd
 	bin, addr, dir        string
 	log                   *bytes.Buffer
+	// exited is closed once the server's process has ended and its
+	// output is read: the one place that waits for it.
+	exited chan struct{}
 }
 
 // Bin finds versitygw on PATH or in GOPATH/bin; "" when absent.
@@ -79,12 +83,17 @@ func (v *Server) start() error {
 	v.cmd = exec.Command(bin, "--access", v.Key, "--secret", v.Secret, "--region", "us-east-1",
 		"--port", addr, "--quiet", "posix", dir)
 	v.cmd.Stdout, v.cmd.Stderr = v.log, v.log
+	// The server runs in its own process group, which Kill ends whole, and
+	// Wait does not wait on its output for longer than WaitDelay: a
+	// process left holding the output pipe must not hang a test.
+	v.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	v.cmd.WaitDelay = 5 * time.Second
 	if err := v.cmd.Start(); err != nil {
 		return err
 	}
-	cmd := v.cmd
-	exited := make(chan struct{})
-	go func() { cmd.Process.Wait(); close(exited) }()
+	cmd, exited := v.cmd, make(chan struct{})
+	v.exited = exited
+	go func() { cmd.Wait(); close(exited) }()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		resp, err := http.Get(v.Endpoint + "/")
@@ -126,10 +135,16 @@ func Own(t testing.TB) *Server {
 
 // Kill stops the server abruptly, keeping its data: a failure mid-run.
 func (v *Server) Kill() {
-	if v.cmd != nil && v.cmd.Process != nil && v.cmd.ProcessState == nil {
-		v.cmd.Process.Kill()
-		v.cmd.Wait()
+	if v.exited == nil {
+		return
 	}
+	select {
+	case <-v.exited:
+		return
+	default:
+	}
+	syscall.Kill(-v.cmd.Process.Pid, syscall.SIGKILL)
+	<-v.exited
 }
 
 // Stop kills the server and removes its directory.
