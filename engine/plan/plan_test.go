@@ -189,7 +189,7 @@ func TestRepoSpecWindows(t *testing.T) {
 	}
 	sp := set.Specs["awin"]
 	if sp == nil {
-		t.Skip("no awin spec")
+		t.Fatal("no awin spec")
 	}
 	ws, err := Windows(sp, utc("2026-08-03T00:00:00Z"), utc("2026-11-01T00:00:00Z"))
 	if err != nil {
@@ -200,8 +200,13 @@ func TestRepoSpecWindows(t *testing.T) {
 			t.Errorf("window %v is longer than %v", w, sp.MaxSpan)
 		}
 	}
+	// Awin's endDate is inclusive: the window ends a second before the
+	// next one starts.
 	got := WindowVars(sp, ws[0])
-	if got["from"] != "2026-08-03T00:00:00" || got["to"] != "2026-09-03T00:00:00" {
-		t.Errorf("got from %v to %v, want 2026-08-03T00:00:00 and 2026-09-03T00:00:00", got["from"], got["to"])
+	if got["from"] != "2026-08-03T00:00:00" || got["to"] != "2026-09-02T23:59:59" {
+		t.Errorf("got from %v to %v, want 2026-08-03T00:00:00 and 2026-09-02T23:59:59", got["from"], got["to"])
+	}
+	if next := WindowVars(sp, ws[1]); next["from"] != "2026-09-03T00:00:00" {
+		t.Errorf("second window from %v, want 2026-09-03T00:00:00", next["from"])
 	}
 }

@@ -78,7 +78,7 @@ var cjSchema = gqlSchema{
 		"concludingDeviceType": {}, "correctionReason": {}, "country": {}, "eventDate": {},
 		"initiatingDeviceType": {}, "lockingDate": {}, "orderId": {}, "original": {},
 		"originalActionId": {}, "postingDate": {}, "pubCommissionAmountPubCurrency": {},
-		"pubCommissionAmountUsd": {}, "saleAmountPubCurrency": {}, "shopperId": {},
+		"pubCommissionAmountUsd": {}, "saleAmountPubCurrency": {}, "shopperId": {}, "coupon": {},
 		"validationStatus": {}, "websiteId": {}, "websiteName": {},
 		"verticalAttributes": {typ: "VerticalAttributes"},
 		"items":              {typ: "PublisherItem"},
@@ -398,6 +398,12 @@ func cjRecord(t *txn, clock time.Time, sel []*gqlField) obj {
 		case "shopperId":
 			if t.subIDs[0] != "" {
 				v = t.subIDs[0]
+			}
+		case "coupon":
+			// String, null when no code was used (the schema's
+			// PublisherCommission.coupon).
+			if t.voucher != "" {
+				v = t.voucher
 			}
 		case "validationStatus":
 			v = t.cjValidationStatus(clock)

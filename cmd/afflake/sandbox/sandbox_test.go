@@ -689,6 +689,33 @@ func TestCJQueryForms(t *testing.T) {
 	if !bytes.Contains(r.body, []byte(`"saleAmountPubCurrency":"`)) {
 		t.Fatalf("amounts: %s", truncate(r.body))
 	}
+	// coupon: the code when one was used, else null
+	r = cjPost(s, cj, `{ publisherCommissions(forPublishers: ["`+cj.ID+`"], sincePostingDate: "2026-10-01T00:00:00Z", beforePostingDate: "2026-10-31T00:00:00Z") { records { commissionId coupon } } }`)
+	var coupons struct {
+		Data struct {
+			PC struct {
+				Records []struct {
+					ID     string  `json:"commissionId"`
+					Coupon *string `json:"coupon"`
+				} `json:"records"`
+			} `json:"publisherCommissions"`
+		} `json:"data"`
+	}
+	decode(t, r.body, &coupons)
+	used, none := 0, 0
+	for _, rec := range coupons.Data.PC.Records {
+		switch {
+		case rec.Coupon == nil:
+			none++
+		case *rec.Coupon == "":
+			t.Fatalf("record %s: empty coupon, want a code or null", rec.ID)
+		default:
+			used++
+		}
+	}
+	if used == 0 || none == 0 {
+		t.Fatalf("coupon: %d records with a code, %d without; want both", used, none)
+	}
 }
 
 func TestDeterminism(t *testing.T) {
