@@ -8,6 +8,7 @@ import (
 
 	"github.com/tidwall/gjson"
 
+	"github.com/afflake/afflake/cmd/afflake-bench/awinpages"
 	"github.com/afflake/afflake/engine/lake"
 	"github.com/afflake/afflake/engine/row"
 	"github.com/afflake/afflake/engine/spec"
@@ -73,6 +74,41 @@ func BenchmarkMapAwinBatch(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		if err := m.MapBatch(recs[i%len(recs)], lin, &u, tb, true); err != nil {
+			b.Fatal(err)
+		}
+		tb.Commit()
+		if tb.Len() == 1024 {
+			tb.Reset()
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
+}
+
+// BenchmarkMapAwinPage maps the records of a generated Awin page as a
+// transform does: each record read in one pass as its end is found
+// (Next), then mapped into a table batch and a unified row.
+func BenchmarkMapAwinPage(b *testing.B) {
+	sp := loadSpec(b, "awin")
+	page := string(awinpages.New(1).Page(2000))
+	arr := gjson.Parse(page)
+	var starts []int
+	arr.ForEach(func(_, v gjson.Result) bool {
+		starts = append(starts, v.Index)
+		return true
+	})
+	m := New(sp, Account{ID: "189069", Currency: "GBP"})
+	tb := lake.NewTableBatch(TableColumns(sp), 1024)
+	lin := Lineage{RunID: "bench", RawRef: "bench#0", FetchedAt: time.Now()}
+	var u row.Unified
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		at := starts[i%len(starts)]
+		rec, ok := m.Next(page[at:], at)
+		if !ok {
+			b.Fatalf("record at %d not read in one pass", at)
+		}
+		if err := m.MapBatch(rec, lin, &u, tb, true); err != nil {
 			b.Fatal(err)
 		}
 		tb.Commit()
