@@ -128,6 +128,9 @@ type Program struct {
 	// applied to the field in slot (lower(nullIfEmpty(r.x))): evaluated
 	// without the CEL interpreter, with the same functions.
 	direct []func(ref.Val) ref.Val
+	// typed is direct's chain with typed values (see Scalar), when every
+	// function of it has a typed version.
+	typed []scalarFunc
 	// fast, when set, evaluates the expression without the interpreter
 	// when it can (see fastNode).
 	fast fastNode
@@ -188,10 +191,12 @@ func (p *Program) evalRecord(rec *Record) (ref.Val, error) {
 type Programs struct {
 	env   *cel.Env
 	unary map[string]func(ref.Val) ref.Val
-	funcs map[string]func([]ref.Val) ref.Val
-	srcs  []string
-	outs  []*Program
-	bySrc map[string]*Program
+	// scalar holds the typed versions of unary functions, by name.
+	scalar map[string]scalarFunc
+	funcs  map[string]func([]ref.Val) ref.Val
+	srcs   []string
+	outs   []*Program
+	bySrc  map[string]*Program
 	// consts counts the values of account and tables fast programs read,
 	// which a record view keeps once read.
 	consts int
@@ -202,7 +207,7 @@ type Programs struct {
 // NewPrograms starts a record program set in env, a RecordScope env
 // made with the same zone.
 func NewPrograms(env *cel.Env, zone *time.Location) *Programs {
-	return &Programs{env: env, paths: map[string]int{}, unary: unaryFuncs(zone), funcs: fastFuncs(zone)}
+	return &Programs{env: env, paths: map[string]int{}, unary: unaryFuncs(zone), scalar: scalarFuncs(zone), funcs: fastFuncs(zone)}
 }
 
 var plainPath = regexp.MustCompile(`^\s*r(\.[A-Za-z_][A-Za-z0-9_]*)+\s*$`)
@@ -224,8 +229,8 @@ func (ps *Programs) Add(src string) (*Program, error) {
 	if plainPath.MatchString(src) {
 		p.path = strings.Split(strings.TrimSpace(src), ".")[1:]
 		p.slot = ps.slotOf(p.path)
-	} else if fns, path := ps.unaryChain(src); fns != nil {
-		p.direct = fns
+	} else if fns, typed, path := ps.unaryChain(src); fns != nil {
+		p.direct, p.typed = fns, typed
 		p.slot = ps.slotOf(path)
 	} else {
 		p.fast = planFast(a.NativeRep(), a.NativeRep().Expr(), ps.funcs, ps.slotOf, &ps.consts)
@@ -243,24 +248,32 @@ var callRe = regexp.MustCompile(`^\s*([A-Za-z]+)\((.*)\)\s*$`)
 
 // unaryChain recognises f(g(…(r.a.b))) where every function is a
 // one-argument library function.
-func (ps *Programs) unaryChain(src string) ([]func(ref.Val) ref.Val, []string) {
+func (ps *Programs) unaryChain(src string) ([]func(ref.Val) ref.Val, []scalarFunc, []string) {
 	var fns []func(ref.Val) ref.Val
+	var typed []scalarFunc
+	allTyped := true
 	for {
 		if plainPath.MatchString(src) {
 			if len(fns) == 0 {
-				return nil, nil
+				return nil, nil, nil
 			}
-			return fns, strings.Split(strings.TrimSpace(src), ".")[1:]
+			if !allTyped {
+				typed = nil
+			}
+			return fns, typed, strings.Split(strings.TrimSpace(src), ".")[1:]
 		}
 		m := callRe.FindStringSubmatch(src)
 		if m == nil {
-			return nil, nil
+			return nil, nil, nil
 		}
 		f, ok := ps.unary[m[1]]
 		if !ok {
-			return nil, nil
+			return nil, nil, nil
 		}
 		fns = append(fns, f)
+		t, ok := ps.scalar[m[1]]
+		allTyped = allTyped && ok
+		typed = append(typed, t)
 		src = m[2]
 	}
 }

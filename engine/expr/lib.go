@@ -423,11 +423,17 @@ func toCurrency(v ref.Val) ref.Val {
 		}
 		return types.NewErr("currency: cannot read %s", typeName(v))
 	}
-	u, err := currency.ParseISO(strings.TrimSpace(s))
-	if err != nil {
+	c, ok := currencyCode(strings.TrimSpace(s))
+	if !ok {
 		return types.NewErr("currency: %q is not an ISO 4217 code", s)
 	}
-	return types.String(u.String())
+	return types.String(c)
+}
+
+// currencyCode is the ISO 4217 code toCurrency makes of s.
+func currencyCode(s string) (string, bool) {
+	u, err := currency.ParseISO(s)
+	return u.String(), err == nil
 }
 
 func toCountry(v ref.Val) ref.Val {
@@ -439,15 +445,23 @@ func toCountry(v ref.Val) ref.Val {
 		return types.NewErr("country: cannot read %s", typeName(v))
 	}
 	s = strings.TrimSpace(s)
-	switch strings.ToUpper(s) {
-	case "UK":
-		return types.String("GB")
+	c, ok := countryCode(s)
+	if !ok {
+		return types.NewErr("country: %q is not an ISO 3166 country code", s)
+	}
+	return types.String(c)
+}
+
+// countryCode is the ISO 3166 alpha-2 code toCountry makes of s.
+func countryCode(s string) (string, bool) {
+	if strings.ToUpper(s) == "UK" {
+		return "GB", true
 	}
 	r, err := language.ParseRegion(s)
 	if err != nil || !r.IsCountry() {
-		return types.NewErr("country: %q is not an ISO 3166 country code", s)
+		return "", false
 	}
-	return types.String(r.String())
+	return r.String(), true
 }
 
 func coalesce(args ...ref.Val) ref.Val {

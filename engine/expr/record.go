@@ -74,6 +74,10 @@ type Record struct {
 	gen       uint32
 	results   []ref.Val
 	resultGen []uint32
+	// scalars[i] holds the typed value of program i when scalarGen[i]
+	// == gen.
+	scalars   []Scalar
+	scalarGen []uint32
 	// consts holds the account and tables values fast programs read.
 	consts []ref.Val
 	// args is the stack of function arguments of fast programs.
@@ -93,6 +97,7 @@ func (t *PathTree) NewRecord(vars map[string]ref.Val) *Record {
 	return &Record{
 		tree: t, slots: make([]gjson.Result, t.slots), vars: vars, orders: make([][]keyNode, t.nodes),
 		results: make([]ref.Val, t.programs), resultGen: make([]uint32, t.programs), gen: 1,
+		scalars: make([]Scalar, t.programs), scalarGen: make([]uint32, t.programs),
 		consts: make([]ref.Val, t.consts),
 	}
 }
@@ -103,6 +108,7 @@ func (rv *Record) Reset(rec gjson.Result) {
 	rv.gen++
 	if rv.gen == 0 {
 		clear(rv.resultGen)
+		clear(rv.scalarGen)
 		rv.gen = 1
 	}
 	clear(rv.slots)
@@ -133,6 +139,7 @@ func (rv *Record) ResetNext(text string, base int) (rec gjson.Result, ok bool) {
 	rv.gen++
 	if rv.gen == 0 {
 		clear(rv.resultGen)
+		clear(rv.scalarGen)
 		rv.gen = 1
 	}
 	clear(rv.slots)

@@ -301,6 +301,11 @@ func (m *Mapper) evalColumn(p *expr.Program, kind string) (value, error) {
 	if path := p.Path(); path != nil {
 		return m.fromJSON(m.rec.Field(p.Slot()), kind)
 	}
+	if s, ok := p.EvalScalar(m.rec); ok {
+		if v, ok := m.fromScalar(s, kind); ok {
+			return v, nil
+		}
+	}
 	v, err := p.EvalRecord(m.rec)
 	if err != nil {
 		return value{}, err
@@ -372,6 +377,27 @@ func (m *Mapper) decimal(text string) (decimal.Decimal, error) {
 		m.Rounded++
 	}
 	return d, nil
+}
+
+// fromScalar is fromCEL for the typed value of a function chain: ok is
+// false for a value fromCEL is left to convert.
+func (m *Mapper) fromScalar(s expr.Scalar, kind string) (value, bool) {
+	switch {
+	case s.Kind == expr.SNull:
+		return value{}, true
+	case s.Kind == expr.SString && kind == "string":
+		return str(s.Str, false), true
+	case s.Kind == expr.SDec && kind == "decimal":
+		if s.Rounded {
+			m.Rounded++
+		}
+		return dec(s.Dec), true
+	case s.Kind == expr.STime && kind == "timestamp":
+		return tsValue(s.Time.UTC().Truncate(time.Microsecond)), true
+	case s.Kind == expr.SBool && kind == "bool":
+		return boolValue(s.Bool), true
+	}
+	return value{}, false
 }
 
 // fromCEL converts an expression's value to a column's Go value.

@@ -1,0 +1,209 @@
+package expr
+
+import (
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tidwall/gjson"
+
+	"github.com/afflake/afflake/engine/decimal"
+)
+
+// Scalar is the value of a chain of one-argument library functions over
+// one record field (lower(nullIfEmpty(r.x)), dec(r.a.b)), typed so that
+// nothing is boxed into a CEL value on the way. Each typed function gives
+// the value its CEL implementation gives, or declines (ok false) whenever
+// that one would give an error or a value of another kind; the program is
+// then evaluated with the CEL values, which give the same value or CEL's
+// error.
+type Scalar struct {
+	Kind ScalarKind
+	// Str is a string's content or a JSON number's text.
+	Str     string
+	Bool    bool
+	Dec     decimal.Decimal
+	Rounded bool // Dec was rounded to six fractional digits
+	Time    time.Time
+}
+
+// ScalarKind is the kind of a Scalar.
+type ScalarKind uint8
+
+// The kinds of Scalar.
+const (
+	SNull ScalarKind = iota
+	SString
+	SNumber // a JSON number, as sent
+	SBool
+	SDec
+	STime
+)
+
+type scalarFunc func(Scalar) (Scalar, bool)
+
+// scalarOf reads a record field: ok is false for an object or an array.
+func scalarOf(res gjson.Result) (Scalar, bool) {
+	switch res.Type {
+	case gjson.String:
+		return Scalar{Kind: SString, Str: res.Str}, true
+	case gjson.Number:
+		return Scalar{Kind: SNumber, Str: res.Raw}, true
+	case gjson.True, gjson.False:
+		return Scalar{Kind: SBool, Bool: res.Type == gjson.True}, true
+	case gjson.Null:
+		return Scalar{}, true
+	}
+	// Missing: null, as FromJSON reads it.
+	return Scalar{}, !res.Exists()
+}
+
+// jsonInt is the integer a JSON number is read as (jsonNumber): ok is
+// false when it is read as a Number.
+func jsonInt(raw string) (int64, bool) {
+	if strings.ContainsAny(raw, ".eE") {
+		return 0, false
+	}
+	i, err := strconv.ParseInt(raw, 10, 64)
+	return i, err == nil
+}
+
+// text is scalarString of the CEL value of s.
+func (s Scalar) text() (string, bool) {
+	switch s.Kind {
+	case SString:
+		return s.Str, true
+	case SNumber:
+		if i, ok := jsonInt(s.Str); ok {
+			return strconv.FormatInt(i, 10), true
+		}
+		return s.Str, true
+	case SBool:
+		return strconv.FormatBool(s.Bool), true
+	case SDec:
+		return s.Dec.Compact(), true
+	}
+	return "", false
+}
+
+// scalarFuncs are the typed versions of unaryFuncs, by the same names.
+func scalarFuncs(zone *time.Location) map[string]scalarFunc {
+	text := func(f func(string) string) scalarFunc {
+		return func(v Scalar) (Scalar, bool) {
+			if v.Kind == SNull {
+				return v, true
+			}
+			s, ok := v.text()
+			if !ok {
+				return v, false
+			}
+			return Scalar{Kind: SString, Str: f(s)}, true
+		}
+	}
+	return map[string]scalarFunc{
+		"dec":         scalarDec,
+		"ts":          func(v Scalar) (Scalar, bool) { return scalarTime(v, zone) },
+		"str":         text(func(s string) string { return s }),
+		"nullIfEmpty": scalarNullIfEmpty,
+		"currency":    scalarCode(currencyCode),
+		"country":     scalarCode(countryCode),
+		"lower":       text(strings.ToLower),
+		"upper":       text(strings.ToUpper),
+		"trim":        text(strings.TrimSpace),
+	}
+}
+
+func scalarNullIfEmpty(v Scalar) (Scalar, bool) {
+	if v.Kind == SString && strings.TrimSpace(v.Str) == "" {
+		return Scalar{}, true
+	}
+	return v, true
+}
+
+// scalarDec is toDec(v, '.').
+func scalarDec(v Scalar) (Scalar, bool) {
+	switch v.Kind {
+	case SNull, SDec:
+		return v, true
+	case SNumber:
+		if i, ok := jsonInt(v.Str); ok {
+			d, err := decimal.FromInt(i)
+			return Scalar{Kind: SDec, Dec: d}, err == nil
+		}
+		d, rounded, err := decimal.Parse(v.Str, '.')
+		return Scalar{Kind: SDec, Dec: d, Rounded: rounded}, err == nil
+	case SString:
+		if strings.TrimSpace(v.Str) == "" {
+			return Scalar{}, true
+		}
+		d, rounded, err := decimal.Parse(v.Str, '.')
+		return Scalar{Kind: SDec, Dec: d, Rounded: rounded}, err == nil
+	}
+	return v, false
+}
+
+// scalarTime is toTime(v, "", zone).
+func scalarTime(v Scalar, zone *time.Location) (Scalar, bool) {
+	switch v.Kind {
+	case SNull, STime:
+		return v, true
+	case SNumber:
+		if i, ok := jsonInt(v.Str); ok {
+			return Scalar{Kind: STime, Time: time.Unix(i, 0).UTC()}, true
+		}
+		fallthrough
+	case SString:
+		s := strings.TrimSpace(v.Str)
+		if s == "" {
+			return Scalar{}, true
+		}
+		t, err := ParseTime(s, "", zone)
+		return Scalar{Kind: STime, Time: t.UTC()}, err == nil
+	}
+	return v, false
+}
+
+// scalarCode is toCurrency and toCountry: code normalises a trimmed,
+// non-empty text or refuses it.
+func scalarCode(code func(string) (string, bool)) scalarFunc {
+	return func(v Scalar) (Scalar, bool) {
+		s, ok := v.text()
+		if !ok || strings.TrimSpace(s) == "" {
+			return Scalar{}, v.Kind == SNull || ok
+		}
+		c, ok := code(strings.TrimSpace(s))
+		if !ok {
+			return v, false
+		}
+		return Scalar{Kind: SString, Str: c}, true
+	}
+}
+
+// EvalScalar evaluates p against a record view without CEL values when p
+// is a chain of one-argument library functions over one field. ok is
+// false when it is not, or when the functions leave the value to
+// EvalRecord: that gives the same value, or CEL's error.
+func (p *Program) EvalScalar(rec *Record) (v Scalar, ok bool) {
+	if p.typed == nil {
+		return Scalar{}, false
+	}
+	// A program read twice a record (a column and a transaction field)
+	// is evaluated once.
+	cached := p.index >= 0 && p.index < len(rec.scalars)
+	if cached && rec.scalarGen[p.index] == rec.gen {
+		return rec.scalars[p.index], true
+	}
+	if v, ok = scalarOf(rec.Field(p.slot)); !ok {
+		return v, false
+	}
+	for i := len(p.typed) - 1; i >= 0; i-- {
+		if v, ok = p.typed[i](v); !ok {
+			return v, false
+		}
+	}
+	if cached {
+		rec.scalars[p.index] = v
+		rec.scalarGen[p.index] = rec.gen
+	}
+	return v, true
+}
