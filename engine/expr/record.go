@@ -1,7 +1,6 @@
 package expr
 
 import (
-	"strconv"
 	"strings"
 	"unsafe"
 
@@ -316,7 +315,9 @@ func stringEnd(s string, i int) (int, bool) {
 	}
 }
 
-// scalar reads one JSON value as Result.ForEach gives it (but Index).
+// scalar reads one JSON value as Result.ForEach gives it, but for Index
+// and Num: a number's float value is not computed (numbers are read from
+// their text, Raw, and nothing reads Num).
 func scalar(raw string) (gjson.Result, bool) {
 	switch c := raw[0]; c {
 	case '"':
@@ -334,8 +335,7 @@ func scalar(raw string) (gjson.Result, bool) {
 	case 'n':
 		return gjson.Result{Type: gjson.Null, Raw: raw}, raw == "null"
 	case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
-		f, _ := strconv.ParseFloat(raw, 64)
-		return gjson.Result{Type: gjson.Number, Raw: raw, Num: f}, true
+		return gjson.Result{Type: gjson.Number, Raw: raw}, true
 	}
 	return gjson.Result{}, false
 }
@@ -356,7 +356,8 @@ func (rv *Record) walk(n *pathNode, obj gjson.Result) {
 	})
 }
 
-// Field returns the raw value of a collected slot.
+// Field returns the value of a collected slot. Its Num is 0 when a scan
+// read the record: read a number from its text (Raw).
 func (rv *Record) Field(slot int) gjson.Result { return rv.slots[slot] }
 
 // Raw returns the record itself.

@@ -53,6 +53,8 @@ type Mapper struct {
 	times []time.Time
 
 	batOut batchRow
+	// plainString marks the columns that copy a string field as is.
+	plainString []bool
 	// next is set by Next: the record view holds the record MapBatch
 	// is given next.
 	next bool
@@ -76,6 +78,10 @@ func New(sp *spec.Spec, acct Account) *Mapper {
 	m.fields = make([]fieldID, len(sp.Fields))
 	for i, f := range sp.Fields {
 		m.fields[i] = fieldByName[f.Name]
+	}
+	m.plainString = make([]bool, len(sp.Cols))
+	for i, c := range sp.Cols {
+		m.plainString[i] = c.Prog == nil && c.Slot >= 0 && c.Type == "string"
 	}
 	return m
 }
@@ -173,7 +179,20 @@ func (m *Mapper) mapRecord(rec gjson.Result, lin Lineage, u *row.Unified, table 
 	// Rounding is counted for the unified amounts only; the network
 	// table's columns read the same numbers.
 	rounded := m.Rounded
+	batch, _ := table.(batchRow)
 	for i, c := range sp.Cols {
+		if batch.b != nil && m.plainString[i] {
+			// The common case, as fromJSON and put do it: a string
+			// field, or none.
+			switch r := m.rec.Field(c.Slot); r.Type {
+			case gjson.String:
+				batch.b.SetString(i, r.Str, valid)
+				continue
+			case gjson.Null:
+				batch.b.SetNull(i)
+				continue
+			}
+		}
 		var v value
 		var err error
 		switch {
