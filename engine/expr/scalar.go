@@ -40,22 +40,27 @@ const (
 	STime
 )
 
-type scalarFunc func(Scalar) (Scalar, bool)
+// scalarFunc is a typed library function: it replaces *v by its value,
+// or declines (false).
+type scalarFunc func(v *Scalar) bool
 
-// scalarOf reads a record field: ok is false for an object or an array.
-func scalarOf(res gjson.Result) (Scalar, bool) {
+// scalarOf reads a record field into v: false for an object or an array.
+func scalarOf(res *gjson.Result, v *Scalar) bool {
 	switch res.Type {
 	case gjson.String:
-		return Scalar{Kind: SString, Str: res.Str}, true
+		*v = Scalar{Kind: SString, Str: res.Str}
 	case gjson.Number:
-		return Scalar{Kind: SNumber, Str: res.Raw}, true
+		*v = Scalar{Kind: SNumber, Str: res.Raw}
 	case gjson.True, gjson.False:
-		return Scalar{Kind: SBool, Bool: res.Type == gjson.True}, true
+		*v = Scalar{Kind: SBool, Bool: res.Type == gjson.True}
 	case gjson.Null:
-		return Scalar{}, true
+		*v = Scalar{}
+	default:
+		// Missing: null, as FromJSON reads it.
+		*v = Scalar{}
+		return !res.Exists()
 	}
-	// Missing: null, as FromJSON reads it.
-	return Scalar{}, !res.Exists()
+	return true
 }
 
 // jsonInt is the integer a JSON number is read as (jsonNumber): ok is
@@ -69,7 +74,7 @@ func jsonInt(raw string) (int64, bool) {
 }
 
 // text is scalarString of the CEL value of s.
-func (s Scalar) text() (string, bool) {
+func (s *Scalar) text() (string, bool) {
 	switch s.Kind {
 	case SString:
 		return s.Str, true
@@ -89,20 +94,21 @@ func (s Scalar) text() (string, bool) {
 // scalarFuncs are the typed versions of unaryFuncs, by the same names.
 func scalarFuncs(zone *time.Location) map[string]scalarFunc {
 	text := func(f func(string) string) scalarFunc {
-		return func(v Scalar) (Scalar, bool) {
+		return func(v *Scalar) bool {
 			if v.Kind == SNull {
-				return v, true
+				return true
 			}
 			s, ok := v.text()
 			if !ok {
-				return v, false
+				return false
 			}
-			return Scalar{Kind: SString, Str: f(s)}, true
+			*v = Scalar{Kind: SString, Str: f(s)}
+			return true
 		}
 	}
 	return map[string]scalarFunc{
 		"dec":         scalarDec,
-		"ts":          func(v Scalar) (Scalar, bool) { return scalarTime(v, zone) },
+		"ts":          func(v *Scalar) bool { return scalarTime(v, zone) },
 		"str":         text(func(s string) string { return s }),
 		"nullIfEmpty": scalarNullIfEmpty,
 		"currency":    scalarCode(currencyCode),
@@ -113,97 +119,105 @@ func scalarFuncs(zone *time.Location) map[string]scalarFunc {
 	}
 }
 
-func scalarNullIfEmpty(v Scalar) (Scalar, bool) {
+func scalarNullIfEmpty(v *Scalar) bool {
 	if v.Kind == SString && strings.TrimSpace(v.Str) == "" {
-		return Scalar{}, true
+		*v = Scalar{}
 	}
-	return v, true
+	return true
 }
 
 // scalarDec is toDec(v, '.').
-func scalarDec(v Scalar) (Scalar, bool) {
+func scalarDec(v *Scalar) bool {
 	switch v.Kind {
 	case SNull, SDec:
-		return v, true
+		return true
 	case SNumber:
 		if i, ok := jsonInt(v.Str); ok {
 			d, err := decimal.FromInt(i)
-			return Scalar{Kind: SDec, Dec: d}, err == nil
+			*v = Scalar{Kind: SDec, Dec: d}
+			return err == nil
 		}
 		d, rounded, err := decimal.Parse(v.Str, '.')
-		return Scalar{Kind: SDec, Dec: d, Rounded: rounded}, err == nil
+		*v = Scalar{Kind: SDec, Dec: d, Rounded: rounded}
+		return err == nil
 	case SString:
 		if strings.TrimSpace(v.Str) == "" {
-			return Scalar{}, true
+			*v = Scalar{}
+			return true
 		}
 		d, rounded, err := decimal.Parse(v.Str, '.')
-		return Scalar{Kind: SDec, Dec: d, Rounded: rounded}, err == nil
+		*v = Scalar{Kind: SDec, Dec: d, Rounded: rounded}
+		return err == nil
 	}
-	return v, false
+	return false
 }
 
 // scalarTime is toTime(v, "", zone).
-func scalarTime(v Scalar, zone *time.Location) (Scalar, bool) {
+func scalarTime(v *Scalar, zone *time.Location) bool {
 	switch v.Kind {
 	case SNull, STime:
-		return v, true
+		return true
 	case SNumber:
 		if i, ok := jsonInt(v.Str); ok {
-			return Scalar{Kind: STime, Time: time.Unix(i, 0).UTC()}, true
+			*v = Scalar{Kind: STime, Time: time.Unix(i, 0).UTC()}
+			return true
 		}
 		fallthrough
 	case SString:
 		s := strings.TrimSpace(v.Str)
 		if s == "" {
-			return Scalar{}, true
+			*v = Scalar{}
+			return true
 		}
 		t, err := ParseTime(s, "", zone)
-		return Scalar{Kind: STime, Time: t.UTC()}, err == nil
+		*v = Scalar{Kind: STime, Time: t.UTC()}
+		return err == nil
 	}
-	return v, false
+	return false
 }
 
 // scalarCode is toCurrency and toCountry: code normalises a trimmed,
 // non-empty text or refuses it.
 func scalarCode(code func(string) (string, bool)) scalarFunc {
-	return func(v Scalar) (Scalar, bool) {
+	return func(v *Scalar) bool {
 		s, ok := v.text()
 		if !ok || strings.TrimSpace(s) == "" {
-			return Scalar{}, v.Kind == SNull || ok
+			ok = v.Kind == SNull || ok
+			*v = Scalar{}
+			return ok
 		}
 		c, ok := code(strings.TrimSpace(s))
 		if !ok {
-			return v, false
+			return false
 		}
-		return Scalar{Kind: SString, Str: c}, true
+		*v = Scalar{Kind: SString, Str: c}
+		return true
 	}
 }
 
 // EvalScalar evaluates p against a record view without CEL values when p
 // is a chain of one-argument library functions over one field. ok is
 // false when it is not, or when the functions leave the value to
-// EvalRecord: that gives the same value, or CEL's error.
-func (p *Program) EvalScalar(rec *Record) (v Scalar, ok bool) {
-	if p.typed == nil {
-		return Scalar{}, false
+// EvalRecord: that gives the same value, or CEL's error. The value
+// belongs to the record view until its next record.
+func (p *Program) EvalScalar(rec *Record) (v *Scalar, ok bool) {
+	if p.typed == nil || p.index < 0 || p.index >= len(rec.scalars) {
+		return nil, false
 	}
+	v = &rec.scalars[p.index]
 	// A program read twice a record (a column and a transaction field)
 	// is evaluated once.
-	cached := p.index >= 0 && p.index < len(rec.scalars)
-	if cached && rec.scalarGen[p.index] == rec.gen {
-		return rec.scalars[p.index], true
+	if rec.scalarGen[p.index] == rec.gen {
+		return v, true
 	}
-	if v, ok = scalarOf(rec.Field(p.slot)); !ok {
-		return v, false
+	if !scalarOf(&rec.slots[p.slot], v) {
+		return nil, false
 	}
 	for i := len(p.typed) - 1; i >= 0; i-- {
-		if v, ok = p.typed[i](v); !ok {
-			return v, false
+		if !p.typed[i](v) {
+			return nil, false
 		}
 	}
-	if cached {
-		rec.scalars[p.index] = v
-		rec.scalarGen[p.index] = rec.gen
-	}
+	rec.scalarGen[p.index] = rec.gen
 	return v, true
 }

@@ -65,7 +65,7 @@ func TestEvalScalarMatchesCEL(t *testing.T) {
 			}
 			typed++
 			if err != nil {
-				t.Errorf("%s over %s: typed %+v, CEL error %v", p.Source, doc, s, err)
+				t.Errorf("%s over %s: typed %+v, CEL error %v", p.Source, doc, *s, err)
 				continue
 			}
 			if got := s.val(); !sameVal(got, want) {
@@ -73,7 +73,7 @@ func TestEvalScalarMatchesCEL(t *testing.T) {
 			}
 			// Read again from the record's cache.
 			if again, ok := p.EvalScalar(rec); !ok || !sameVal(again.val(), want) {
-				t.Errorf("%s over %s: cached %+v", p.Source, doc, again)
+				t.Errorf("%s over %s: cached %+v", p.Source, doc, *again)
 			}
 		}
 	}
@@ -83,7 +83,7 @@ func TestEvalScalarMatchesCEL(t *testing.T) {
 }
 
 // val is the CEL value of s.
-func (s Scalar) val() ref.Val {
+func (s *Scalar) val() ref.Val {
 	switch s.Kind {
 	case SString:
 		return types.String(s.Str)

@@ -400,7 +400,7 @@ func (m *Mapper) decimal(text string) (decimal.Decimal, error) {
 
 // fromScalar is fromCEL for the typed value of a function chain: ok is
 // false for a value fromCEL is left to convert.
-func (m *Mapper) fromScalar(s expr.Scalar, kind string) (value, bool) {
+func (m *Mapper) fromScalar(s *expr.Scalar, kind string) (value, bool) {
 	switch {
 	case s.Kind == expr.SNull:
 		return value{}, true
