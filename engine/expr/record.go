@@ -360,6 +360,10 @@ func (rv *Record) walk(n *pathNode, obj gjson.Result) {
 // read the record: read a number from its text (Raw).
 func (rv *Record) Field(slot int) gjson.Result { return rv.slots[slot] }
 
+// FieldRef is Field without a copy: the value belongs to the view until
+// its next record.
+func (rv *Record) FieldRef(slot int) *gjson.Result { return &rv.slots[slot] }
+
 // Raw returns the record itself.
 func (rv *Record) Raw() gjson.Result { return rv.root }
 

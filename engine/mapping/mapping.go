@@ -184,7 +184,7 @@ func (m *Mapper) mapRecord(rec gjson.Result, lin Lineage, u *row.Unified, table 
 		if batch.b != nil && m.plainString[i] {
 			// The common case, as fromJSON and put do it: a string
 			// field, or none.
-			switch r := m.rec.Field(c.Slot); r.Type {
+			switch r := m.rec.FieldRef(c.Slot); r.Type {
 			case gjson.String:
 				batch.b.SetString(i, r.Str, valid)
 				continue
@@ -199,10 +199,11 @@ func (m *Mapper) mapRecord(rec gjson.Result, lin Lineage, u *row.Unified, table 
 		case c.Prog != nil:
 			v, err = m.evalColumn(c.Prog, c.Type)
 		case c.Slot >= 0:
-			v, err = m.fromJSON(m.rec.Field(c.Slot), c.Type)
+			v, err = m.fromJSON(m.rec.FieldRef(c.Slot), c.Type)
 		default:
 			// A path with modifiers may make new text.
-			v, err = m.fromJSON(rec.Get(c.GJSON), c.Type)
+			r := rec.Get(c.GJSON)
+			v, err = m.fromJSON(&r, c.Type)
 			v.valid = false
 		}
 		if err != nil {
@@ -318,7 +319,7 @@ func kindOf(r gjson.Result) string {
 
 func (m *Mapper) evalColumn(p *expr.Program, kind string) (value, error) {
 	if path := p.Path(); path != nil {
-		return m.fromJSON(m.rec.Field(p.Slot()), kind)
+		return m.fromJSON(m.rec.FieldRef(p.Slot()), kind)
 	}
 	if s, ok := p.EvalScalar(m.rec); ok {
 		if v, ok := m.fromScalar(s, kind); ok {
@@ -333,7 +334,7 @@ func (m *Mapper) evalColumn(p *expr.Program, kind string) (value, error) {
 }
 
 // fromJSON converts a field read as is.
-func (m *Mapper) fromJSON(r gjson.Result, kind string) (value, error) {
+func (m *Mapper) fromJSON(r *gjson.Result, kind string) (value, error) {
 	if !r.Exists() || r.Type == gjson.Null {
 		return nullValue()
 	}
@@ -341,9 +342,9 @@ func (m *Mapper) fromJSON(r gjson.Result, kind string) (value, error) {
 		return str(r.Raw, true), nil
 	}
 	if r.IsObject() || r.IsArray() {
-		return errValue(fmt.Errorf("want a %s, got %s %s", kind, kindOf(r), clip(r.Raw)))
+		return errValue(fmt.Errorf("want a %s, got %s %s", kind, kindOf(*r), clip(r.Raw)))
 	}
-	text, _ := expr.ScalarText(r)
+	text, _ := expr.ScalarText(*r)
 	switch kind {
 	case "string":
 		return str(text, true), nil
@@ -371,7 +372,7 @@ func (m *Mapper) fromJSON(r gjson.Result, kind string) (value, error) {
 		return errValue(fmt.Errorf("want true or false, got %q", text))
 	case "timestamp":
 		if r.Type == gjson.Number {
-			return m.fromCEL(expr.FromJSON(r), "timestamp")
+			return m.fromCEL(expr.FromJSON(*r), "timestamp")
 		}
 		if strings.TrimSpace(text) == "" {
 			return nullValue()
