@@ -131,6 +131,9 @@ type Program struct {
 	// typed is direct's chain with typed values (see Scalar), when every
 	// function of it has a typed version.
 	typed []scalarFunc
+	// scalar, when set, evaluates the expression with typed values when
+	// it can (see scalarNode).
+	scalar scalarNode
 	// fast, when set, evaluates the expression without the interpreter
 	// when it can (see fastNode).
 	fast fastNode
@@ -200,8 +203,10 @@ type Programs struct {
 	// consts counts the values of account and tables fast programs read,
 	// which a record view keeps once read.
 	consts int
-	paths  map[string]int // dotted path → slot
-	tree   *PathTree
+	// temps counts the temporary values of typed programs.
+	temps int
+	paths map[string]int // dotted path → slot
+	tree  *PathTree
 }
 
 // NewPrograms starts a record program set in env, a RecordScope env
@@ -234,6 +239,8 @@ func (ps *Programs) Add(src string) (*Program, error) {
 		p.slot = ps.slotOf(path)
 	} else {
 		p.fast = planFast(a.NativeRep(), a.NativeRep().Expr(), ps.funcs, ps.slotOf, &ps.consts)
+		pl := &scalarPlanner{a: a.NativeRep(), fns: ps.scalar, slot: ps.slotOf, consts: &ps.consts, temps: &ps.temps}
+		p.scalar = pl.plan(a.NativeRep().Expr())
 	}
 	ps.srcs = append(ps.srcs, src)
 	ps.outs = append(ps.outs, p)
@@ -322,6 +329,7 @@ func (ps *Programs) Build() error {
 	ps.tree = newPathTree(ps.paths)
 	ps.tree.programs = len(ps.outs)
 	ps.tree.consts = ps.consts
+	ps.tree.temps = ps.temps
 	return nil
 }
 

@@ -18,7 +18,7 @@ type PathTree struct {
 	slots int
 	nodes int // pathNodes with children
 	// programs and consts size a record view's per-record values.
-	programs, consts int
+	programs, consts, temps int
 }
 
 type pathNode struct {
@@ -77,6 +77,11 @@ type Record struct {
 	// == gen.
 	scalars   []Scalar
 	scalarGen []uint32
+	// temps holds the temporary values of typed programs.
+	temps []Scalar
+	// tables holds the spec tables typed programs read, as Go maps (nil
+	// for one that is not a table of strings).
+	tables map[string]map[string]string
 	// consts holds the account and tables values fast programs read.
 	consts []ref.Val
 	// args is the stack of function arguments of fast programs.
@@ -96,7 +101,7 @@ func (t *PathTree) NewRecord(vars map[string]ref.Val) *Record {
 	return &Record{
 		tree: t, slots: make([]gjson.Result, t.slots), vars: vars, orders: make([][]keyNode, t.nodes),
 		results: make([]ref.Val, t.programs), resultGen: make([]uint32, t.programs), gen: 1,
-		scalars: make([]Scalar, t.programs), scalarGen: make([]uint32, t.programs),
+		scalars: make([]Scalar, t.programs), scalarGen: make([]uint32, t.programs), temps: make([]Scalar, t.temps),
 		consts: make([]ref.Val, t.consts),
 	}
 }

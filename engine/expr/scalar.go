@@ -201,7 +201,7 @@ func scalarCode(code func(string) (string, bool)) scalarFunc {
 // EvalRecord: that gives the same value, or CEL's error. The value
 // belongs to the record view until its next record.
 func (p *Program) EvalScalar(rec *Record) (v *Scalar, ok bool) {
-	if p.typed == nil || p.index < 0 || p.index >= len(rec.scalars) {
+	if (p.typed == nil && p.scalar == nil) || p.index < 0 || p.index >= len(rec.scalars) {
 		return nil, false
 	}
 	v = &rec.scalars[p.index]
@@ -210,12 +210,18 @@ func (p *Program) EvalScalar(rec *Record) (v *Scalar, ok bool) {
 	if rec.scalarGen[p.index] == rec.gen {
 		return v, true
 	}
-	if !scalarOf(&rec.slots[p.slot], v) {
-		return nil, false
-	}
-	for i := len(p.typed) - 1; i >= 0; i-- {
-		if !p.typed[i](v) {
+	if p.scalar != nil {
+		if !p.scalar(rec, v) {
 			return nil, false
+		}
+	} else {
+		if !scalarOf(&rec.slots[p.slot], v) {
+			return nil, false
+		}
+		for i := len(p.typed) - 1; i >= 0; i-- {
+			if !p.typed[i](v) {
+				return nil, false
+			}
 		}
 	}
 	rec.scalarGen[p.index] = rec.gen

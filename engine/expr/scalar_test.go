@@ -113,3 +113,114 @@ func sameVal(a, b ref.Val) bool {
 	}
 	return a.Type() == b.Type() && a.Equal(b) == types.True
 }
+
+// TestScalarPlanMatchesCEL is TestEvalScalarMatchesCEL for the other
+// shapes typed evaluation covers (?:, ==, in, &&, ||, coalesce, when,
+// lookup in a table, account values), over pairs of field values.
+func TestScalarPlanMatchesCEL(t *testing.T) {
+	london, _ := time.LoadLocation("Europe/London")
+	env, err := NewEnv(RecordScope, london)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srcs := []string{
+		"r.v == 'a' ? 'x' : lookup(tables.status, r.w)",
+		"lookup(tables.status, r.v)",
+		"lookup(tables.status, r.v, null)",
+		"lookup(tables.status, lower(r.v), 'other')",
+		"lookup(tables.mixed, r.v, 'none')",
+		"currency(coalesce(r.v, r.w, account.currency))",
+		"coalesce(r.v, r.w)",
+		"coalesce(r.v, 'z', r.w)",
+		"when(r.v == 'a', ts(r.w))",
+		"when(r.v in ['a', 'b'], nullIfEmpty(r.w))",
+		"r.v != null && r.v != 'x'",
+		"!(r.v == true) || r.w == 'a'",
+		"r.v == null ? dec(0) : dec(r.v)",
+		"nullIfEmpty(r.v) == null ? dec(0) : dec(r.v)",
+		"when(lookup(tables.status, r.v) == 'approved', nullIfEmpty(r.w))",
+		"when(coalesce(r.v, r.w) in ['a', 'pending'], ts(r.w))",
+		"r.v == r.w",
+		"r.v == 1",
+		"account.id",
+		"account.none == null ? 'no' : 'yes'",
+		"r.v in ['a']",
+		"r.v == true ? 'paid' : lookup(tables.status, r.w)",
+		"str(r.v) + '/' + str(r.w)",
+	}
+	values := []string{``, `null`, `""`, `"a"`, `"b"`, `"pending"`, `"A"`, `"x"`, `"eur"`, `true`, `false`, `1`, `1.5`,
+		`"2026-10-05T14:22:11"`, `{"o":1}`}
+	ps := NewPrograms(env, london)
+	var progs []*Program
+	planned := 0
+	for _, src := range srcs {
+		p, err := ps.Add(src)
+		if err != nil {
+			t.Fatalf("%s: %v", src, err)
+		}
+		if p.scalar != nil || p.typed != nil {
+			planned++
+		}
+		progs = append(progs, p)
+	}
+	if planned < len(srcs)-2 {
+		t.Fatalf("%d of %d expressions have a typed plan", planned, len(srcs))
+	}
+	if err := ps.Build(); err != nil {
+		t.Fatal(err)
+	}
+	tables := map[string]any{
+		"status": map[string]string{"a": "approved", "pending": "pending", "1": "one", "true": "yes"},
+		"mixed":  map[string]any{"a": "approved", "b": 2},
+	}
+	account := map[string]any{"id": "42", "currency": "EUR", "none": nil}
+	rec := ps.Tree().NewRecord(Vars(map[string]any{"tables": tables, "account": account}))
+	typed, declined := 0, 0
+	typedBy := map[*Program]int{}
+	for _, v := range values {
+		for _, w := range values {
+			doc := "{"
+			if v != "" {
+				doc += `"v":` + v
+			}
+			if w != "" {
+				if v != "" {
+					doc += ","
+				}
+				doc += `"w":` + w
+			}
+			doc += "}"
+			rec.Reset(gjson.Parse(doc))
+			for _, p := range progs {
+				s, ok := p.EvalScalar(rec)
+				want, err := p.Eval(rec)
+				if !ok {
+					declined++
+					continue
+				}
+				typed++
+				typedBy[p]++
+				if err != nil {
+					t.Errorf("%s over %s: typed %+v, CEL error %v", p.Source, doc, *s, err)
+				} else if got := s.val(); !sameVal(got, want) {
+					t.Errorf("%s over %s: typed %v (%T), CEL %v (%T)", p.Source, doc, got, got, want, want)
+				}
+			}
+		}
+	}
+	if typed < len(srcs)*len(values)*len(values)/3 || declined == 0 {
+		t.Errorf("%d typed evaluations, %d declined: want a third typed, some declined", typed, declined)
+	}
+	// Left to CEL by design: a table with a value that is not a string,
+	// and numbers compared.
+	leftToCEL := map[string]bool{"lookup(tables.mixed, r.v, 'none')": true, "r.v == 1": true}
+	for _, p := range progs {
+		planned := p.scalar != nil || p.typed != nil
+		switch {
+		case leftToCEL[p.Source] && typedBy[p] > 0:
+			t.Errorf("%s: typed %d times, want it left to CEL", p.Source, typedBy[p])
+		case !leftToCEL[p.Source] && planned && typedBy[p] == 0:
+			t.Errorf("%s: planned, never typed", p.Source)
+		}
+	}
+}
