@@ -221,12 +221,11 @@ func (rv *Record) scan(n *pathNode, obj string, base int) (int, bool) {
 		if c != nil {
 			raw := obj[vs:ve]
 			if c.slot >= 0 {
-				res, ok := scalar(raw)
-				if !ok {
+				// Filled in place: a slot is larger than it is
+				// worth copying.
+				if !scalarInto(&rv.slots[c.slot], raw, vs+base) {
 					return 0, false
 				}
-				res.Index = vs + base
-				rv.slots[c.slot] = res
 			}
 			if c.children != nil && obj[vs] == '{' {
 				if _, ok := rv.scan(c, raw, vs+base); !ok {
@@ -324,25 +323,41 @@ func stringEnd(s string, i int) (int, bool) {
 // and Num: a number's float value is not computed (numbers are read from
 // their text, Raw, and nothing reads Num).
 func scalar(raw string) (gjson.Result, bool) {
-	switch c := raw[0]; c {
+	var res gjson.Result
+	ok := scalarInto(&res, raw, 0)
+	return res, ok
+}
+
+// scalarInto is scalar into *res, with index as its Index; false for a
+// literal it misspells.
+func scalarInto(res *gjson.Result, raw string, index int) bool {
+	typ := gjson.Null
+	str := ""
+	ok := true
+	switch raw[0] {
 	case '"':
 		body := raw[1 : len(raw)-1]
 		if strings.IndexByte(body, '\\') >= 0 {
-			return gjson.Parse(raw), true
+			*res = gjson.Parse(raw)
+			res.Index = index
+			return true
 		}
-		return gjson.Result{Type: gjson.String, Raw: raw, Str: body}, true
+		typ, str = gjson.String, body
 	case '{', '[':
-		return gjson.Result{Type: gjson.JSON, Raw: raw}, true
+		typ = gjson.JSON
 	case 't':
-		return gjson.Result{Type: gjson.True, Raw: raw}, raw == "true"
+		typ, ok = gjson.True, raw == "true"
 	case 'f':
-		return gjson.Result{Type: gjson.False, Raw: raw}, raw == "false"
+		typ, ok = gjson.False, raw == "false"
 	case 'n':
-		return gjson.Result{Type: gjson.Null, Raw: raw}, raw == "null"
+		ok = raw == "null"
 	case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
-		return gjson.Result{Type: gjson.Number, Raw: raw}, true
+		typ = gjson.Number
+	default:
+		return false
 	}
-	return gjson.Result{}, false
+	res.Type, res.Raw, res.Str, res.Num, res.Index, res.Indexes = typ, raw, str, 0, index, nil
+	return ok
 }
 
 func (rv *Record) walk(n *pathNode, obj gjson.Result) {
