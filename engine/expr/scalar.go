@@ -10,13 +10,13 @@ import (
 	"github.com/afflake/afflake/engine/decimal"
 )
 
-// Scalar is the value of a chain of one-argument library functions over
-// one record field (lower(nullIfEmpty(r.x)), dec(r.a.b)), typed so that
-// nothing is boxed into a CEL value on the way. Each typed function gives
-// the value its CEL implementation gives, or declines (ok false) whenever
-// that one would give an error or a value of another kind; the program is
-// then evaluated with the CEL values, which give the same value or CEL's
-// error.
+// Scalar is a value of a simple expression evaluated with typed values
+// (lower(nullIfEmpty(r.x)), dec(r.a.b), and the shapes of scalarNode), so
+// that nothing is boxed into a CEL value on the way. Each typed function
+// or operator gives the value its CEL implementation gives, or declines
+// (false) whenever that one would give an error or a value of another
+// kind; the program is then evaluated with CEL values, which give the
+// same value or CEL's error.
 type Scalar struct {
 	Kind ScalarKind
 	// Str is a string's content or a JSON number's text.
@@ -195,11 +195,12 @@ func scalarCode(code func(string) (string, bool)) scalarFunc {
 	}
 }
 
-// EvalScalar evaluates p against a record view without CEL values when p
-// is a chain of one-argument library functions over one field. ok is
-// false when it is not, or when the functions leave the value to
-// EvalRecord: that gives the same value, or CEL's error. The value
-// belongs to the record view until its next record.
+// EvalScalar evaluates p against a record view with typed values when p
+// is a chain of one-argument library functions over one field or another
+// shape scalarNode covers. ok is false when it is not, or when the typed
+// evaluation leaves the value to EvalRecord: that gives the same value,
+// or CEL's error. The value belongs to the record view until its next
+// record.
 func (p *Program) EvalScalar(rec *Record) (v *Scalar, ok bool) {
 	if (p.typed == nil && p.scalar == nil) || p.index < 0 || p.index >= len(rec.scalars) {
 		return nil, false
