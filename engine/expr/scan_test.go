@@ -2,6 +2,7 @@ package expr
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/tidwall/gjson"
@@ -66,4 +67,56 @@ func TestScanStrMap(t *testing.T) {
 			t.Errorf("%s: scan %v, ForEach %v", src, got.Value(), want.Value())
 		}
 	}
+}
+
+// FuzzScanMatchesWalk is TestScanMatchesWalk over any JSON object: the
+// one-pass scan of a record collects the same fields as the gjson walk,
+// whether it is given the record (Reset) or a text that starts with it,
+// as an element of a record array (ResetNext).
+func FuzzScanMatchesWalk(f *testing.F) {
+	for _, src := range []string{
+		`{"a":1,"b":{"c":"x"},"d":null}`,
+		`{ "a" : "s\"q\\\\" , "b" : { "c" : [1,{"x":"]"}] , "z":"}" } , "d" : true }`,
+		`{"a":"\u00e9\ud83d\ude00","b":"not an object","d":false,"e":{"f":{"g":-1.5e3}}}`,
+		`{"a":1,"a":2,"b":{"c":1},"b":{"d":2}}`,
+		`{"h":"tab\there","e":{"f":[]},"d":12345678901234567890}`,
+		`{"q\"k":1,"a":2}`,
+	} {
+		f.Add(src)
+	}
+	paths := map[string]int{"r.a": 0, "r.b.c": 1, "r.b": 2, "r.d": 3, "r.e.f.g": 4, "r.h": 5, "r.q\"k": 6}
+	tree := newPathTree(paths)
+	shared, next := tree.NewRecord(nil), tree.NewRecord(nil)
+	f.Fuzz(func(t *testing.T, src string) {
+		if !gjson.Valid(src) {
+			return
+		}
+		rec := gjson.Parse(src)
+		if !rec.IsObject() {
+			return
+		}
+		shared.Reset(rec)
+		walked := tree.NewRecord(nil)
+		walked.root = rec
+		walked.walk(tree.root, rec)
+		// Num is not compared: a scan leaves it 0.
+		for i := range shared.slots {
+			got, want := shared.slots[i], walked.slots[i]
+			if got.Type != want.Type || got.Raw != want.Raw || got.Str != want.Str || got.Index != want.Index {
+				t.Errorf("%s slot %d: scan %#v, walk %#v", src, i, got, want)
+			}
+		}
+		text := strings.TrimSpace(src)
+		if r, ok := next.ResetNext(text+`, {"a":0}]`, 0); ok {
+			if r.Raw != text {
+				t.Fatalf("%s: ResetNext read %q", src, r.Raw)
+			}
+			for i := range next.slots {
+				got, want := next.slots[i], walked.slots[i]
+				if got.Type != want.Type || got.Raw != want.Raw || got.Str != want.Str {
+					t.Errorf("%s slot %d: ResetNext %#v, walk %#v", src, i, got, want)
+				}
+			}
+		}
+	})
 }
