@@ -64,7 +64,7 @@ func TestDocExamples(t *testing.T) {
 	for i, ex := range examples {
 		var got string
 		if p := progs[i]; p.Path() != nil {
-			got = render(FromJSON(rec.Field(p.Slot())))
+			got = render(FromJSON(*rec.Field(p.Slot())))
 		} else if v, err := p.Eval(rec); err != nil {
 			got = "error"
 		} else {

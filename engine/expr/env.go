@@ -128,9 +128,6 @@ type Program struct {
 	// applied to the field in slot (lower(nullIfEmpty(r.x))): evaluated
 	// without the CEL interpreter, with the same functions.
 	direct []func(ref.Val) ref.Val
-	// typed is direct's chain with typed values (see Scalar), when every
-	// function of it has a typed version.
-	typed []scalarFunc
 	// scalar, when set, evaluates the expression with typed values when
 	// it can (see scalarNode).
 	scalar scalarNode
@@ -234,11 +231,13 @@ func (ps *Programs) Add(src string) (*Program, error) {
 	if plainPath.MatchString(src) {
 		p.path = strings.Split(strings.TrimSpace(src), ".")[1:]
 		p.slot = ps.slotOf(p.path)
-	} else if fns, typed, path := ps.unaryChain(src); fns != nil {
-		p.direct, p.typed = fns, typed
-		p.slot = ps.slotOf(path)
 	} else {
-		p.fast = planFast(a.NativeRep(), a.NativeRep().Expr(), ps.funcs, ps.slotOf, &ps.consts)
+		if fns, path := ps.unaryChain(src); fns != nil {
+			p.direct = fns
+			p.slot = ps.slotOf(path)
+		} else {
+			p.fast = planFast(a.NativeRep(), a.NativeRep().Expr(), ps.funcs, ps.slotOf, &ps.consts)
+		}
 		pl := &scalarPlanner{a: a.NativeRep(), fns: ps.scalar, slot: ps.slotOf, consts: &ps.consts, temps: &ps.temps}
 		p.scalar = pl.plan(a.NativeRep().Expr())
 	}
@@ -255,32 +254,24 @@ var callRe = regexp.MustCompile(`^\s*([A-Za-z]+)\((.*)\)\s*$`)
 
 // unaryChain recognises f(g(…(r.a.b))) where every function is a
 // one-argument library function.
-func (ps *Programs) unaryChain(src string) ([]func(ref.Val) ref.Val, []scalarFunc, []string) {
+func (ps *Programs) unaryChain(src string) ([]func(ref.Val) ref.Val, []string) {
 	var fns []func(ref.Val) ref.Val
-	var typed []scalarFunc
-	allTyped := true
 	for {
 		if plainPath.MatchString(src) {
 			if len(fns) == 0 {
-				return nil, nil, nil
+				return nil, nil
 			}
-			if !allTyped {
-				typed = nil
-			}
-			return fns, typed, strings.Split(strings.TrimSpace(src), ".")[1:]
+			return fns, strings.Split(strings.TrimSpace(src), ".")[1:]
 		}
 		m := callRe.FindStringSubmatch(src)
 		if m == nil {
-			return nil, nil, nil
+			return nil, nil
 		}
 		f, ok := ps.unary[m[1]]
 		if !ok {
-			return nil, nil, nil
+			return nil, nil
 		}
 		fns = append(fns, f)
-		t, ok := ps.scalar[m[1]]
-		allTyped = allTyped && ok
-		typed = append(typed, t)
 		src = m[2]
 	}
 }

@@ -31,54 +31,12 @@ func planFast(a *ast.AST, e ast.Expr, funcs map[string]func([]ref.Val) ref.Val, 
 		}
 		return nil
 	case ast.SelectKind:
-		sel := e.AsSelect()
-		if sel.IsTestOnly() {
-			return nil
-		}
-		chain := []string{sel.FieldName()}
-		cur := sel.Operand()
-		for cur.Kind() == ast.SelectKind {
-			s := cur.AsSelect()
-			if s.IsTestOnly() {
-				return nil
-			}
-			chain = append(chain, s.FieldName())
-			cur = s.Operand()
-		}
-		if cur.Kind() != ast.IdentKind {
-			return nil
-		}
-		for i, j := 0, len(chain)-1; i < j; i, j = i+1, j-1 {
-			chain[i], chain[j] = chain[j], chain[i]
-		}
-		switch name := cur.AsIdent(); name {
-		case "r":
+		switch name, chain := selectChain(e); {
+		case name == "r":
 			i := slot(chain)
 			return func(rec *Record) ref.Val { return FromJSON(rec.slots[i]) }
-		case "account", "tables":
-			if len(chain) != 1 {
-				return nil
-			}
-			key := types.String(chain[0])
-			id := *consts
-			*consts++
-			return func(rec *Record) ref.Val {
-				if id < len(rec.consts) && rec.consts[id] != nil {
-					return rec.consts[id]
-				}
-				m, ok := rec.vars[name].(traits.Mapper)
-				if !ok {
-					return nil
-				}
-				v, found := m.Find(key)
-				if !found {
-					return nil
-				}
-				if id < len(rec.consts) {
-					rec.consts[id] = v
-				}
-				return v
-			}
+		case (name == "account" || name == "tables") && len(chain) == 1:
+			return constNode(name, chain[0], consts)
 		}
 		return nil
 	case ast.CallKind:

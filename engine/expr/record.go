@@ -109,17 +109,8 @@ func (t *PathTree) NewRecord(vars map[string]ref.Val) *Record {
 // Reset points the view at the next record and collects every field the
 // programs read in one pass over it.
 func (rv *Record) Reset(rec gjson.Result) {
-	rv.gen++
-	if rv.gen == 0 {
-		clear(rv.resultGen)
-		clear(rv.scalarGen)
-		rv.gen = 1
-	}
-	clear(rv.slots)
+	rv.forget()
 	rv.root = rec
-	if rv.cached != nil {
-		clear(rv.cached)
-	}
 	if rec.IsObject() {
 		if rec.Type == gjson.JSON && rec.Indexes == nil {
 			if end, ok := rv.scan(rv.tree.root, rec.Raw, rec.Index); ok && end == len(rec.Raw) {
@@ -140,6 +131,20 @@ func (rv *Record) ResetNext(text string, base int) (rec gjson.Result, ok bool) {
 	if len(text) == 0 || text[0] != '{' {
 		return gjson.Result{}, false
 	}
+	rv.forget()
+	end, ok := rv.scan(rv.tree.root, text, base)
+	if !ok {
+		clear(rv.slots)
+		rv.root = gjson.Result{}
+		return gjson.Result{}, false
+	}
+	rv.root = gjson.Result{Type: gjson.JSON, Raw: text[:end], Index: base}
+	return rv.root, true
+}
+
+// forget drops what the view holds of its last record: its fields and
+// the values of programs evaluated over it.
+func (rv *Record) forget() {
 	rv.gen++
 	if rv.gen == 0 {
 		clear(rv.resultGen)
@@ -150,14 +155,6 @@ func (rv *Record) ResetNext(text string, base int) (rec gjson.Result, ok bool) {
 	if rv.cached != nil {
 		clear(rv.cached)
 	}
-	end, ok := rv.scan(rv.tree.root, text, base)
-	if !ok {
-		clear(rv.slots)
-		rv.root = gjson.Result{}
-		return gjson.Result{}, false
-	}
-	rv.root = gjson.Result{Type: gjson.JSON, Raw: text[:end], Index: base}
-	return rv.root, true
 }
 
 // Holds reports whether the view was last reset to rec.
@@ -376,13 +373,10 @@ func (rv *Record) walk(n *pathNode, obj gjson.Result) {
 	})
 }
 
-// Field returns the value of a collected slot. Its Num is 0 when a scan
-// read the record: read a number from its text (Raw).
-func (rv *Record) Field(slot int) gjson.Result { return rv.slots[slot] }
-
-// FieldRef is Field without a copy: the value belongs to the view until
-// its next record.
-func (rv *Record) FieldRef(slot int) *gjson.Result { return &rv.slots[slot] }
+// Field returns the value of a collected slot, which belongs to the view
+// until its next record. Its Num is 0 when a scan read the record: read
+// a number from its text (Raw).
+func (rv *Record) Field(slot int) *gjson.Result { return &rv.slots[slot] }
 
 // Raw returns the record itself.
 func (rv *Record) Raw() gjson.Result { return rv.root }

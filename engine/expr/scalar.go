@@ -196,13 +196,12 @@ func scalarCode(code func(string) (string, bool)) scalarFunc {
 }
 
 // EvalScalar evaluates p against a record view with typed values when p
-// is a chain of one-argument library functions over one field or another
-// shape scalarNode covers. ok is false when it is not, or when the typed
+// has a shape scalarNode covers. ok is false when it is not, or when the typed
 // evaluation leaves the value to EvalRecord: that gives the same value,
 // or CEL's error. The value belongs to the record view until its next
 // record.
 func (p *Program) EvalScalar(rec *Record) (v *Scalar, ok bool) {
-	if (p.typed == nil && p.scalar == nil) || p.index < 0 || p.index >= len(rec.scalars) {
+	if p.scalar == nil || p.index < 0 || p.index >= len(rec.scalars) {
 		return nil, false
 	}
 	v = &rec.scalars[p.index]
@@ -211,19 +210,8 @@ func (p *Program) EvalScalar(rec *Record) (v *Scalar, ok bool) {
 	if rec.scalarGen[p.index] == rec.gen {
 		return v, true
 	}
-	if p.scalar != nil {
-		if !p.scalar(rec, v) {
-			return nil, false
-		}
-	} else {
-		if !scalarOf(&rec.slots[p.slot], v) {
-			return nil, false
-		}
-		for i := len(p.typed) - 1; i >= 0; i-- {
-			if !p.typed[i](v) {
-				return nil, false
-			}
-		}
+	if !p.scalar(rec, v) {
+		return nil, false
 	}
 	rec.scalarGen[p.index] = rec.gen
 	return v, true

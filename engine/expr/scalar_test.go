@@ -138,8 +138,8 @@ func TestEvalScalarMatchesCEL(t *testing.T) {
 	progs, rec := scalarPrograms(t, chainSrcs)
 	typed, declined := 0, 0
 	for _, p := range progs {
-		if p.typed == nil {
-			t.Fatalf("%s: no typed chain", p.Source)
+		if p.scalar == nil {
+			t.Fatalf("%s: no typed plan", p.Source)
 		}
 		for _, v := range scalarValues {
 			if checkScalar(t, p, rec, record(v, "")) {

@@ -184,7 +184,7 @@ func (m *Mapper) mapRecord(rec gjson.Result, lin Lineage, u *row.Unified, table 
 		if batch.b != nil && m.plainString[i] {
 			// The common case, as fromJSON and put do it: a string
 			// field, or none.
-			switch r := m.rec.FieldRef(c.Slot); r.Type {
+			switch r := m.rec.Field(c.Slot); r.Type {
 			case gjson.String:
 				batch.b.SetString(i, r.Str, valid)
 				continue
@@ -199,7 +199,7 @@ func (m *Mapper) mapRecord(rec gjson.Result, lin Lineage, u *row.Unified, table 
 		case c.Prog != nil:
 			v, err = m.evalColumn(c.Prog, c.Type)
 		case c.Slot >= 0:
-			v, err = m.fromJSON(m.rec.FieldRef(c.Slot), c.Type)
+			v, err = m.fromJSON(m.rec.Field(c.Slot), c.Type)
 		default:
 			// A path with modifiers may make new text.
 			r := rec.Get(c.GJSON)
@@ -319,7 +319,7 @@ func kindOf(r gjson.Result) string {
 
 func (m *Mapper) evalColumn(p *expr.Program, kind string) (value, error) {
 	if path := p.Path(); path != nil {
-		return m.fromJSON(m.rec.FieldRef(p.Slot()), kind)
+		return m.fromJSON(m.rec.Field(p.Slot()), kind)
 	}
 	if s, ok := p.EvalScalar(m.rec); ok {
 		if v, ok := m.fromScalar(s, kind); ok {
