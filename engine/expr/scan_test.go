@@ -8,11 +8,35 @@ import (
 	"github.com/tidwall/gjson"
 )
 
+// scanTree reads the fields the scan tests compare.
+func scanTree() *PathTree {
+	return newPathTree(map[string]int{"r.a": 0, "r.b.c": 1, "r.b": 2, "r.d": 3, "r.e.f.g": 4, "r.h": 5, "r.q\"k": 6})
+}
+
+// walked is rec read by gjson's walk alone.
+func walked(tree *PathTree, rec gjson.Result) *Record {
+	w := tree.NewRecord(nil)
+	w.root = rec
+	w.walk(tree.root, rec)
+	return w
+}
+
+// sameSlots reports each slot in which got differs from want, comparing
+// Index too when index is set. Num is not compared: a scan leaves it 0.
+func sameSlots(t *testing.T, what, src string, got, want *Record, index bool) {
+	t.Helper()
+	for i := range got.slots {
+		g, w := got.slots[i], want.slots[i]
+		if g.Type != w.Type || g.Raw != w.Raw || g.Str != w.Str || (index && g.Index != w.Index) {
+			t.Errorf("%s slot %d: %s %#v, want %#v", src, i, what, g, w)
+		}
+	}
+}
+
 // TestScanMatchesWalk checks that the one-pass scan of a record collects
 // the same fields as the gjson walk, for the shapes JSON allows.
 func TestScanMatchesWalk(t *testing.T) {
-	paths := map[string]int{"r.a": 0, "r.b.c": 1, "r.b": 2, "r.d": 3, "r.e.f.g": 4, "r.h": 5, "r.q\"k": 6}
-	tree := newPathTree(paths)
+	tree := scanTree()
 	recs := []string{
 		`{"a":1,"b":{"c":"x"},"d":null}`,
 		`{ "a" : "s\"q\\\\" , "b" : { "c" : [1,{"x":"]"}] , "z":"}" } , "d" : true }`,
@@ -34,19 +58,8 @@ func TestScanMatchesWalk(t *testing.T) {
 		scanned := tree.NewRecord(nil)
 		scanned.Reset(rec)
 		shared.Reset(rec)
-		walked := tree.NewRecord(nil)
-		walked.root = rec
-		walked.walk(tree.root, rec)
-		for i := range scanned.slots {
-			got, want := scanned.slots[i], walked.slots[i]
-			// Num is not compared: a scan leaves it 0.
-			if got.Type != want.Type || got.Raw != want.Raw || got.Str != want.Str || got.Index != want.Index {
-				t.Errorf("%s slot %d: scan %#v, walk %#v", src, i, got, want)
-			}
-			if s := shared.slots[i]; s.Type != got.Type || s.Raw != got.Raw || s.Str != got.Str || s.Index != got.Index {
-				t.Errorf("%s slot %d: scan with a reused view %#v, new view %#v", src, i, s, got)
-			}
-		}
+		sameSlots(t, "scan", src, scanned, walked(tree, rec), true)
+		sameSlots(t, "scan with a reused view", src, shared, scanned, true)
 	}
 }
 
@@ -84,8 +97,7 @@ func FuzzScanMatchesWalk(f *testing.F) {
 	} {
 		f.Add(src)
 	}
-	paths := map[string]int{"r.a": 0, "r.b.c": 1, "r.b": 2, "r.d": 3, "r.e.f.g": 4, "r.h": 5, "r.q\"k": 6}
-	tree := newPathTree(paths)
+	tree := scanTree()
 	shared, next := tree.NewRecord(nil), tree.NewRecord(nil)
 	f.Fuzz(func(t *testing.T, src string) {
 		if !gjson.Valid(src) {
@@ -96,27 +108,16 @@ func FuzzScanMatchesWalk(f *testing.F) {
 			return
 		}
 		shared.Reset(rec)
-		walked := tree.NewRecord(nil)
-		walked.root = rec
-		walked.walk(tree.root, rec)
-		// Num is not compared: a scan leaves it 0.
-		for i := range shared.slots {
-			got, want := shared.slots[i], walked.slots[i]
-			if got.Type != want.Type || got.Raw != want.Raw || got.Str != want.Str || got.Index != want.Index {
-				t.Errorf("%s slot %d: scan %#v, walk %#v", src, i, got, want)
-			}
-		}
+		want := walked(tree, rec)
+		sameSlots(t, "scan", src, shared, want, true)
+		// The text of an array's element starts where the trimmed
+		// source does, so Index is not compared.
 		text := strings.TrimSpace(src)
 		if r, ok := next.ResetNext(text+`, {"a":0}]`, 0); ok {
 			if r.Raw != text {
 				t.Fatalf("%s: ResetNext read %q", src, r.Raw)
 			}
-			for i := range next.slots {
-				got, want := next.slots[i], walked.slots[i]
-				if got.Type != want.Type || got.Raw != want.Raw || got.Str != want.Str {
-					t.Errorf("%s slot %d: ResetNext %#v, walk %#v", src, i, got, want)
-				}
-			}
+			sameSlots(t, "ResetNext", src, next, want, false)
 		}
 	})
 }

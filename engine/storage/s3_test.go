@@ -320,16 +320,12 @@ func TestS3Describe(t *testing.T) {
 
 // ---- integration tests: a real S3-protocol server ----
 
-// s3Server is an S3 endpoint with its credentials.
+// s3Server is an S3 endpoint with its credentials: a versitygw the tests
+// started (ours), or one given by AFFLAKE_S3_ENDPOINT, which outlives
+// them.
 type s3Server struct {
-	endpoint, key, secret string
-	proc                  *s3test.Server // nil when not ours
-}
-
-func (v *s3Server) stop() {
-	if v.proc != nil {
-		v.proc.Stop()
-	}
+	*s3test.Server
+	ours bool
 }
 
 var (
@@ -343,29 +339,10 @@ var (
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if shared != nil {
-		shared.stop()
+	if shared != nil && shared.ours {
+		shared.Stop()
 	}
 	os.Exit(code)
-}
-
-// skipOrFail skips t, or fails it when AFFLAKE_REQUIRE_S3=1.
-func skipOrFail(t *testing.T, msg string) {
-	t.Helper()
-	if os.Getenv("AFFLAKE_REQUIRE_S3") == "1" {
-		t.Fatalf("AFFLAKE_REQUIRE_S3=1: %s", msg)
-	}
-	t.Skip(msg)
-}
-
-func versitygw() string { return s3test.Bin() }
-
-func startVersitygw(bin string) (*s3Server, error) {
-	p, err := s3test.Start(bin)
-	if err != nil {
-		return nil, err
-	}
-	return &s3Server{endpoint: p.Endpoint, key: p.Key, secret: p.Secret, proc: p}, nil
 }
 
 // server is the S3 endpoint of the tests.
@@ -376,52 +353,40 @@ func server(t *testing.T) *s3Server {
 		if key == "" || secret == "" {
 			t.Fatal("AFFLAKE_S3_ENDPOINT is set but AWS_ACCESS_KEY_ID or AWS_SECRET_ACCESS_KEY is not")
 		}
-		return &s3Server{endpoint: ep, key: key, secret: secret}
+		return &s3Server{Server: &s3test.Server{Endpoint: ep, Key: key, Secret: secret}}
 	}
 	sharedOnce.Do(func() {
-		bin := versitygw()
+		bin := s3test.Bin()
 		if bin == "" {
 			return
 		}
-		shared, sharedErr = startVersitygw(bin)
+		var p *s3test.Server
+		if p, sharedErr = s3test.Start(bin); sharedErr == nil {
+			shared = &s3Server{Server: p, ours: true}
+		}
 	})
 	if sharedErr != nil {
 		t.Fatal(sharedErr)
 	}
 	if shared == nil {
-		skipOrFail(t, "no S3 server: set AFFLAKE_S3_ENDPOINT, or install versitygw with `"+versitygwInstall+"`")
+		msg := "no S3 server: set AFFLAKE_S3_ENDPOINT, or install versitygw with `" + versitygwInstall + "`"
+		if os.Getenv(s3test.Require) == "1" {
+			t.Fatalf("%s=1: %s", s3test.Require, msg)
+		}
+		t.Skip(msg)
 	}
 	return shared
 }
 
-// ownServer starts a versitygw for t alone (to be stopped by the test).
+// ownServer starts a versitygw for t alone, stopped when t ends.
 func ownServer(t *testing.T) *s3Server {
 	t.Helper()
-	bin := versitygw()
-	if bin == "" {
-		skipOrFail(t, "versitygw is not installed: `"+versitygwInstall+"`")
-	}
-	v, err := startVersitygw(bin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(v.stop)
-	return v
-}
-
-func (v *s3Server) client() *s3.Client {
-	return s3.New(s3.Options{
-		Region:       "us-east-1",
-		BaseEndpoint: aws.String(v.endpoint),
-		UsePathStyle: true,
-		Credentials:  credentials.NewStaticCredentialsProvider(v.key, v.secret, ""),
-	})
+	return &s3Server{Server: s3test.Own(t), ours: true}
 }
 
 func (v *s3Server) createBucket(t *testing.T, name string) {
 	t.Helper()
-	_, err := v.client().CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String(name)})
-	if err != nil && !isCode(err, "BucketAlreadyOwnedByYou") {
+	if err := v.CreateBucket(context.Background(), name); err != nil && !isCode(err, "BucketAlreadyOwnedByYou") {
 		t.Fatalf("create bucket %s: %v", name, err)
 	}
 }
@@ -431,7 +396,7 @@ func testBucket(t *testing.T, v *s3Server) string {
 	t.Helper()
 	bucketOnce.Do(func() {
 		bucket = "afflake-test-" + strings.ToLower(rand.Text()[:10])
-		_, bucketErr = v.client().CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String(bucket)})
+		bucketErr = v.CreateBucket(context.Background(), bucket)
 	})
 	if bucketErr != nil {
 		t.Fatalf("create bucket %s: %v", bucket, bucketErr)
@@ -447,9 +412,9 @@ func (v *s3Server) store(t *testing.T, bucketName string, opts Options) *S3Store
 	if bucketName == "" {
 		bucketName = testBucket(t, v)
 	}
-	opts.Endpoint = v.endpoint
+	opts.Endpoint = v.Endpoint
 	if opts.Credentials == nil {
-		opts.Credentials = credentials.NewStaticCredentialsProvider(v.key, v.secret, "")
+		opts.Credentials = credentials.NewStaticCredentialsProvider(v.Key, v.Secret, "")
 	}
 	opts.Region = "us-east-1"
 	if opts.TempDir == "" {
@@ -461,7 +426,7 @@ func (v *s3Server) store(t *testing.T, bucketName string, opts Options) *S3Store
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		if v.proc == nil { // a server that outlives the tests
+		if !v.ours { // a server that outlives the tests
 			ctx := context.Background()
 			keys, _ := s.List(ctx, "")
 			for _, k := range keys {
@@ -706,7 +671,7 @@ func TestS3ListPagination(t *testing.T) {
 	st.Put(ctx, "tables/cj/x.parquet", nil)
 
 	// The server pages its listing: one ListObjectsV2 does not hold all.
-	page, err := v.client().ListObjectsV2(ctx, &s3.ListObjectsV2Input{
+	page, err := v.Client().ListObjectsV2(ctx, &s3.ListObjectsV2Input{
 		Bucket: aws.String(st.Bucket()), Prefix: aws.String(st.Prefix() + "tables/awin/"),
 	})
 	if err != nil || !aws.ToBool(page.IsTruncated) || len(page.Contents) >= n {
@@ -742,7 +707,7 @@ func TestS3MultipartPutFile(t *testing.T) {
 	if _, err := os.Stat(path); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("PutFile left the staged file: %v", err)
 	}
-	head, err := v.client().HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(st.Bucket()), Key: aws.String(st.Prefix() + key)})
+	head, err := v.Client().HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(st.Bucket()), Key: aws.String(st.Prefix() + key)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -767,14 +732,14 @@ func TestS3MultipartPutFile(t *testing.T) {
 	if err := st.PutFile(ctx, "small", small); err != nil {
 		t.Fatal(err)
 	}
-	head, err = v.client().HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(st.Bucket()), Key: aws.String(st.Prefix() + "small")})
+	head, err = v.Client().HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(st.Bucket()), Key: aws.String(st.Prefix() + "small")})
 	if err != nil || strings.Contains(aws.ToString(head.ETag), "-") {
 		t.Errorf("small object etag %s, %v; want a single PUT", aws.ToString(head.ETag), err)
 	}
 
 	// A failed upload keeps the staged file and leaves no object.
-	missing, err := S3(ctx, "s3://afflake-no-such-bucket/lake", Options{Endpoint: v.endpoint, Region: "us-east-1",
-		Credentials: credentials.NewStaticCredentialsProvider(v.key, v.secret, ""), PartSize: 5 << 20})
+	missing, err := S3(ctx, "s3://afflake-no-such-bucket/lake", Options{Endpoint: v.Endpoint, Region: "us-east-1",
+		Credentials: credentials.NewStaticCredentialsProvider(v.Key, v.Secret, ""), PartSize: 5 << 20})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -803,7 +768,7 @@ func TestS3CheckErrors(t *testing.T) {
 	// A missing bucket.
 	st := v.store(t, "afflake-missing-bucket", Options{})
 	err := st.Check(ctx)
-	want := fmt.Sprintf(`lake %s: head bucket: bucket "afflake-missing-bucket" does not exist at %s`, st, v.endpoint)
+	want := fmt.Sprintf(`lake %s: head bucket: bucket "afflake-missing-bucket" does not exist at %s`, st, v.Endpoint)
 	if !errors.Is(err, ErrNoBucket) || err == nil || err.Error() != want {
 		t.Errorf("Check(missing bucket):\n got %v\nwant %s", err, want)
 	}
@@ -815,7 +780,7 @@ func TestS3CheckErrors(t *testing.T) {
 	const badSecret = "not-the-secret-0123456789"
 	for name, opts := range map[string]Options{
 		"unknown key":  creds("AKIAUNKNOWNKEY000000", badSecret),
-		"wrong secret": creds(v.key, badSecret),
+		"wrong secret": creds(v.Key, badSecret),
 	} {
 		st := v.store(t, "", opts)
 		err := st.Check(ctx)
@@ -827,7 +792,7 @@ func TestS3CheckErrors(t *testing.T) {
 		if !strings.HasPrefix(err.Error(), prefix) {
 			t.Errorf("%s: Check err = %q, want it to start %q", name, err, prefix)
 		}
-		for _, sec := range []string{badSecret, v.secret, "AKIAUNKNOWNKEY000000"} {
+		for _, sec := range []string{badSecret, v.Secret, "AKIAUNKNOWNKEY000000"} {
 			if strings.Contains(err.Error(), sec) {
 				t.Errorf("%s: error %q shows a credential", name, err)
 			}
@@ -851,11 +816,11 @@ func TestS3OpenFromEnvironment(t *testing.T) {
 	v := server(t)
 	b := testBucket(t, v)
 	isolateAWS(t)
-	t.Setenv("AWS_ACCESS_KEY_ID", v.key)
-	t.Setenv("AWS_SECRET_ACCESS_KEY", v.secret)
+	t.Setenv("AWS_ACCESS_KEY_ID", v.Key)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", v.Secret)
 	t.Setenv("AWS_REGION", "us-east-1")
 	ctx := context.Background()
-	for _, ep := range []string{v.endpoint, strings.Replace(v.endpoint, "127.0.0.1", "localhost", 1)} {
+	for _, ep := range []string{v.Endpoint, strings.Replace(v.Endpoint, "127.0.0.1", "localhost", 1)} {
 		t.Setenv("AWS_ENDPOINT_URL_S3", ep)
 		loc := "s3://" + b + "/lake/open-" + strings.ToLower(rand.Text()[:6])
 		st, err := Open(loc)
@@ -897,7 +862,7 @@ func TestS3ServerStops(t *testing.T) {
 	if _, err := io.ReadFull(rc, make([]byte, 64<<10)); err != nil {
 		t.Fatal(err)
 	}
-	v.proc.Kill()
+	v.Kill()
 
 	// The read in progress fails, naming the object.
 	_, err = io.ReadAll(rc)
