@@ -1,6 +1,7 @@
 package mapping
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -8,19 +9,25 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
+	"unicode/utf8"
 
 	"github.com/google/cel-go/common/types/ref"
 	"github.com/tidwall/gjson"
 
 	"github.com/afflake/afflake/engine/expr"
 	"github.com/afflake/afflake/engine/extract"
+	"github.com/afflake/afflake/engine/lake"
+	"github.com/afflake/afflake/engine/row"
 	"github.com/afflake/afflake/engine/spec"
 )
 
 // TestProgramsAgreeWithCEL evaluates every record program of every spec
 // over every fixture record, and over variants of each with one field
 // missing or of another type, both as mappings evaluate them and through
-// the CEL interpreter alone: values and errors must be the same.
+// the CEL interpreter alone: values and errors must be the same. Where
+// typed evaluation gives a value, it must convert to the column value
+// CEL's does.
 func TestProgramsAgreeWithCEL(t *testing.T) {
 	set, errs := spec.Load(filepath.Join("..", "..", "specs"))
 	if len(errs) > 0 {
@@ -28,18 +35,19 @@ func TestProgramsAgreeWithCEL(t *testing.T) {
 	}
 	names := set.Names()
 	sort.Strings(names)
-	checked := 0
+	checked, typedChecked := 0, 0
 	for _, name := range names {
 		sp := set.Specs[name]
 		var progs []*expr.Program
+		var kinds []string
 		for _, c := range sp.Cols {
 			if c.Prog != nil {
-				progs = append(progs, c.Prog)
+				progs, kinds = append(progs, c.Prog), append(kinds, c.Type)
 			}
 		}
 		for _, f := range sp.Fields {
 			if f.Prog != nil {
-				progs = append(progs, f.Prog)
+				progs, kinds = append(progs, f.Prog), append(kinds, f.Kind)
 			}
 		}
 		m := New(sp, Account{ID: "a1", Currency: "EUR", Extra: map[string]string{"site": "s1"}})
@@ -50,18 +58,37 @@ func TestProgramsAgreeWithCEL(t *testing.T) {
 					continue
 				}
 				m.rec.Reset(r)
-				for _, p := range progs {
+				for i, p := range progs {
 					got, gerr := p.EvalRecord(m.rec)
 					want, werr := p.Eval(m.rec)
 					if !same(got, gerr, want, werr) {
 						t.Errorf("%s: %s on %s:\n got %v (%v)\nwant %v (%v)", name, p.Source, variant, show(got), gerr, show(want), werr)
 					}
 					checked++
+					s, ok := p.EvalScalar(m.rec)
+					if !ok {
+						continue
+					}
+					typed, ok := m.fromScalar(s, kinds[i])
+					if !ok {
+						continue
+					}
+					if werr != nil {
+						t.Errorf("%s: %s on %s: typed %+v, CEL error %v", name, p.Source, variant, typed, werr)
+						continue
+					}
+					if cel, err := m.fromCEL(want, kinds[i]); err != nil || !reflect.DeepEqual(typed, cel) {
+						t.Errorf("%s: %s on %s: typed %+v, CEL %+v (%v)", name, p.Source, variant, typed, cel, err)
+					}
+					typedChecked++
 				}
 			}
 		}
 	}
-	t.Logf("%d evaluations compared", checked)
+	t.Logf("%d evaluations compared, %d of them typed", checked, typedChecked)
+	if typedChecked < checked/3 {
+		t.Errorf("only %d of %d evaluations were typed", typedChecked, checked)
+	}
 }
 
 func show(v ref.Val) string {
@@ -168,4 +195,72 @@ func variants(rec string) []string {
 	}
 	walk(r, func(s string) string { return s })
 	return out
+}
+
+// TestBatchMatchesMap maps every spec's fixture records both ways a
+// record is mapped: into []any values (afflake test, Map) and into a
+// typed table batch (a transform, MapBatch, which takes shortcuts of its
+// own). The unified rows must be equal, and the network tables written
+// from the two must be the same bytes.
+func TestBatchMatchesMap(t *testing.T) {
+	set, errs := spec.Load(filepath.Join("..", "..", "specs"))
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	names := set.Names()
+	sort.Strings(names)
+	lin := Lineage{RunID: "r1", RawRef: "f#0", FetchedAt: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)}
+	compared := 0
+	for _, name := range names {
+		sp := set.Specs[name]
+		cols := TableColumns(sp)
+		acct := Account{ID: "a1", Currency: "EUR", Extra: map[string]string{"site": "s1"}}
+		byMap, byBatch := New(sp, acct), New(sp, acct)
+		batch := lake.NewTableBatch(cols, 64)
+		var rows [][]any
+		for _, src := range fixtureRecords(t, sp) {
+			rec := gjson.Parse(src)
+			var um, ub row.Unified
+			vals := make([]any, len(cols))
+			errMap := byMap.Map(rec, lin, &um, vals)
+			errBatch := byBatch.MapBatch(rec, lin, &ub, batch, utf8.ValidString(src))
+			if fmt.Sprint(errMap) != fmt.Sprint(errBatch) {
+				t.Fatalf("%s: %s: Map %v, MapBatch %v", name, src, errMap, errBatch)
+			}
+			if errMap != nil {
+				continue
+			}
+			if !reflect.DeepEqual(um, ub) {
+				t.Errorf("%s: %s: unified rows differ:\nMap      %+v\nMapBatch %+v", name, src, um, ub)
+			}
+			rows = append(rows, vals)
+			batch.Commit()
+			compared++
+		}
+		var fromMap, fromBatch bytes.Buffer
+		for _, w := range []struct {
+			out   *bytes.Buffer
+			write func(*lake.TableWriter) error
+		}{
+			{&fromMap, func(tw *lake.TableWriter) error { return tw.Write(rows) }},
+			{&fromBatch, func(tw *lake.TableWriter) error { return tw.WriteBatch(batch) }},
+		} {
+			tw, err := lake.NewTableWriter(w.out, cols)
+			if err == nil {
+				err = w.write(tw)
+			}
+			if err == nil {
+				err = tw.Close()
+			}
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+		}
+		if !bytes.Equal(fromMap.Bytes(), fromBatch.Bytes()) {
+			t.Errorf("%s: the network tables written from Map and MapBatch differ (%d and %d bytes)", name, fromMap.Len(), fromBatch.Len())
+		}
+	}
+	if compared < 100 {
+		t.Errorf("%d records compared", compared)
+	}
 }
