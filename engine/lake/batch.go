@@ -6,8 +6,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/parquet-go/parquet-go"
-
 	"github.com/afflake/afflake/engine/decimal"
 )
 
@@ -254,71 +252,31 @@ func (b *TableBatch) Validate() error {
 	return nil
 }
 
-// writeBatch appends rows [from, to) of a validated batch, column by
-// column, into row groups of tableRowGroupRows rows.
+// writeBatch appends rows [from, to) of a validated batch into row
+// groups of tableRowGroupRows rows, row by row (see pageFile).
 func (t *TableWriter) writeBatch(b *TableBatch, from, to int) error {
-	for from < to {
-		if t.rg == nil {
-			t.rg = t.w.BeginRowGroup()
-		}
-		n := min(to-from, tableRowGroupRows-t.rgRows)
-		cws := t.rg.ColumnWriters()
-		for c := range b.data {
-			if err := t.writeColumn(cws[c], b, c, from, from+n); err != nil {
-				return err
+	f := t.f
+	for from < to && f.err == nil {
+		n := min(to-from, tableRowGroupRows-f.groupRows)
+		for r := from; r < from+n; r++ {
+			for c := range f.cols {
+				col, d := &f.cols[c], &b.data[c]
+				switch {
+				case d.null[r]:
+					col.null(0, 0)
+				case col.kind == kindString:
+					col.putString(d.strs[r], 0)
+				case col.kind == kindBool:
+					col.putBool(d.bool[r], 0)
+				default:
+					col.putInt(d.ints[r], 0)
+				}
+				f.endRow(col)
 			}
 		}
-		t.rgRows += n
+		f.endRows(n, tableRowGroupRows)
 		t.rows += int64(n)
 		from += n
-		if t.rgRows >= tableRowGroupRows {
-			t.rgRows = 0
-			if _, err := t.rg.Commit(); err != nil {
-				return err
-			}
-		}
 	}
-	return nil
-}
-
-// maxRowsPerWrite is how many rows of a column are given to parquet-go
-// at once: it checks the page size after each call, so this bounds how
-// far a page can grow beyond the page buffer size.
-const maxRowsPerWrite = 64
-
-func (t *TableWriter) writeColumn(cw *parquet.ColumnWriter, b *TableBatch, c, from, to int) error {
-	d := &b.data[c]
-	kind := b.kinds[c]
-	if cap(t.values) < maxRowsPerWrite {
-		t.values = make([]parquet.Value, maxRowsPerWrite)
-	}
-	for from < to {
-		n := min(to-from, maxRowsPerWrite)
-		vals := t.values[:n]
-		// Values are built in place: Value.Level copies the value.
-		for i := range vals {
-			r := from + i
-			v := &vals[i]
-			switch {
-			case d.null[r]:
-				*v = parquet.Value{}
-			case kind == kindString || kind == kindJSON:
-				*v = parquet.ByteArrayValue(unsafeBytes(d.strs[r]))
-				v.SetDefinitionLevel(1)
-			case kind == kindBool:
-				*v = parquet.BooleanValue(d.bool[r])
-				v.SetDefinitionLevel(1)
-			default:
-				*v = parquet.Int64Value(d.ints[r])
-				v.SetDefinitionLevel(1)
-			}
-			v.SetColumnIndex(c)
-		}
-		if _, err := cw.WriteRowValues(vals); err != nil {
-			return err
-		}
-		clear(vals)
-		from += n
-	}
-	return nil
+	return f.err
 }

@@ -1,11 +1,17 @@
 package lake
 
 import (
+	"fmt"
+	"math/big"
+	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/afflake/afflake/engine/decimal"
 	"github.com/afflake/afflake/engine/lake/duckdb"
 	"github.com/afflake/afflake/engine/storage"
 )
@@ -131,4 +137,131 @@ func TestDuckDBReadsLakeFiles(t *testing.T) {
 	if !strings.HasPrefix(res.Version, "v") {
 		t.Errorf("DuckDB version %q", res.Version)
 	}
+}
+
+// TestDuckDBReadsManyPages reads files of many pages and two row groups
+// each, with every pattern of nulls and maps, with DuckDB: per-column
+// counts, sums and bounds against the rows written.
+func TestDuckDBReadsManyPages(t *testing.T) {
+	dir := t.TempDir()
+	rows := pageTestRows(tableRowGroupRows + 3001)
+	table := writePagedTable(t, rows, 1000)
+	unified := variedRows(t, rowGroupRows+5000)
+	files := map[string][]byte{"t.parquet": table, "u.parquet": writeUnified(t, unified)}
+	for name, data := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	counts := make([]string, len(pageTestCols))
+	for i, c := range pageTestCols {
+		counts[i] = fmt.Sprintf("count(%q)::VARCHAR AS c%d", c.Name, i)
+	}
+	res := duckdb.Run(t, map[string]string{
+		"t": filepath.Join(dir, "t.parquet"),
+		"u": filepath.Join(dir, "u.parquet"),
+	}, map[string]string{
+		"t": `SELECT count(*)::VARCHAR AS n, ` + strings.Join(counts, ", ") + `,
+			sum(id)::VARCHAR AS ids, (sum(amount) * 1000000)::BIGINT::VARCHAR AS amounts, count_if(paid)::VARCHAR AS paid,
+			count_if(flag)::VARCHAR AS flags, sum(sparse)::VARCHAR AS sparse, sum(epoch_us("at"))::VARCHAR AS at_us,
+			sum(strlen(name))::VARCHAR AS name_bytes, sum(strlen(doc))::VARCHAR AS doc_bytes,
+			sum(strlen(long))::VARCHAR AS long_bytes, sum(strlen(unicode))::VARCHAR AS unicode_bytes,
+			min(name) AS min_name, max(name) AS max_name, min(id)::VARCHAR AS min_id, max(id)::VARCHAR AS max_id FROM t`,
+		"u": `SELECT count(*)::VARCHAR AS n, count(click_refs)::VARCHAR AS maps, sum(cardinality(click_refs))::VARCHAR AS entries,
+			sum(list_sum(list_transform(map_keys(click_refs), k -> strlen(k))) + list_sum(list_transform(map_values(click_refs), v -> strlen(v))))::VARCHAR AS map_bytes,
+			count(order_ref)::VARCHAR AS orders, sum(strlen(order_ref))::VARCHAR AS order_bytes,
+			(sum(sale_amount) * 1000000)::HUGEINT::VARCHAR AS sales, count(click_at)::VARCHAR AS clicks,
+			sum(epoch_us(click_at))::VARCHAR AS click_us, min(transaction_id) AS min_id, max(transaction_id) AS max_id FROM u`,
+	})
+
+	ints := sums{}
+	add := ints.add
+	var names []string
+	for _, r := range rows {
+		for i, v := range r {
+			if v != nil {
+				add(fmt.Sprintf("c%d", i), 1)
+			} else {
+				add(fmt.Sprintf("c%d", i), 0)
+			}
+		}
+		add("ids", r[0].(int64))
+		if d, ok := r[2].(decimal.Decimal); ok {
+			add("amounts", d.Unscaled)
+		}
+		add("paid", map[bool]int64{true: 1}[r[3] == true])
+		add("flags", map[bool]int64{true: 1}[r[8] == true])
+		if v, ok := r[9].(int64); ok {
+			add("sparse", v)
+		}
+		add("at_us", r[4].(time.Time).UnixMicro())
+		for k, c := range map[string]int{"name_bytes": 1, "doc_bytes": 5, "long_bytes": 7, "unicode_bytes": 10} {
+			if s, ok := r[c].(string); ok {
+				add(k, int64(len(s)))
+			}
+		}
+		if s, ok := r[1].(string); ok {
+			names = append(names, s)
+		}
+	}
+	want := ints.strings()
+	want["n"] = fmt.Sprint(len(rows))
+	want["c6"] = "0" // a column of nulls only
+	want["min_name"], want["max_name"] = slices.Min(names), slices.Max(names)
+	idOf := func(r []any) int64 { return r[0].(int64) }
+	want["min_id"] = fmt.Sprint(idOf(slices.MinFunc(rows, func(a, b []any) int { return compareInt(idOf(a), idOf(b)) })))
+	want["max_id"] = fmt.Sprint(idOf(slices.MaxFunc(rows, func(a, b []any) int { return compareInt(idOf(a), idOf(b)) })))
+	if got := res.Queries["t"]; len(got) != 1 || !reflect.DeepEqual(got[0], want) {
+		t.Errorf("DuckDB on the network table:\n got %v\nwant %v", got, want)
+	}
+
+	uints := sums{}
+	uadd := uints.add
+	var ids []string
+	for _, u := range unified {
+		ids = append(ids, u.TransactionID)
+		uadd("sales", u.SaleAmount)
+		uadd("maps", 0)
+		uadd("orders", 0)
+		uadd("clicks", 0)
+		if u.ClickRefs != nil {
+			uadd("maps", 1)
+			uadd("entries", int64(len(u.ClickRefs)))
+			for k, v := range u.ClickRefs {
+				uadd("map_bytes", int64(len(k)+len(v)))
+			}
+		}
+		if u.OrderRef != nil {
+			uadd("orders", 1)
+			uadd("order_bytes", int64(len(*u.OrderRef)))
+		}
+		if u.ClickAt != nil {
+			uadd("clicks", 1)
+			uadd("click_us", u.ClickAt.UnixMicro())
+		}
+	}
+	uwant := uints.strings()
+	uwant["n"] = fmt.Sprint(len(unified))
+	uwant["min_id"], uwant["max_id"] = slices.Min(ids), slices.Max(ids)
+	if got := res.Queries["u"]; len(got) != 1 || !reflect.DeepEqual(got[0], uwant) {
+		t.Errorf("DuckDB on the unified table:\n got %v\nwant %v", got, uwant)
+	}
+}
+
+// sums are exact sums by name, as DuckDB's HUGEINT sums print.
+type sums map[string]*big.Int
+
+func (s sums) add(k string, v int64) {
+	if s[k] == nil {
+		s[k] = new(big.Int)
+	}
+	s[k].Add(s[k], big.NewInt(v))
+}
+
+func (s sums) strings() map[string]string {
+	out := make(map[string]string, len(s))
+	for k, v := range s {
+		out[k] = v.String()
+	}
+	return out
 }

@@ -142,15 +142,10 @@ func (f *orderedField) Value(base reflect.Value) reflect.Value {
 // known only at run time, into one Parquet file. Every column is optional
 // and the file's columns keep the declared order.
 type TableWriter struct {
-	cols   []Column
-	kinds  []valueKind
-	w      *parquet.GenericWriter[any]
-	rows   int64
-	values []parquet.Value
-	// rg is the row group being written, column by column; rgRows its
-	// rows so far.
-	rg     *parquet.ConcurrentRowGroupWriter
-	rgRows int
+	cols  []Column
+	kinds []valueKind
+	f     *pageFile
+	rows  int64
 	// scratch holds rows given as [][]any while they are written.
 	scratch *TableBatch
 }
@@ -162,23 +157,21 @@ func NewTableWriter(w io.Writer, cols []Column) (*TableWriter, error) {
 	if err != nil {
 		return nil, err
 	}
+	f, err := newPageFile(w, schema, pageBufferSize)
+	if err != nil {
+		return nil, err
+	}
 	kinds := make([]valueKind, len(cols))
 	for i, c := range cols {
 		kinds[i] = kindOf(c.Type)
-	}
-	opts := append(writerOptions(), schema, parquet.MaxRowsPerRowGroup(tableRowGroupRows))
-	opts = append(opts, noPageStatistics(schema)...)
-	// Min/max bounds of JSON documents serve no query and cost a
-	// comparison of every value: skip them.
-	for _, c := range cols {
-		if c.Type == "json" {
-			opts = append(opts, parquet.SkipPageBounds(c.Name))
-		}
+		// Min/max bounds of JSON documents serve no query and cost a
+		// comparison of every value: skip them.
+		f.cols[i].bounds = c.Type != TypeJSON
 	}
 	return &TableWriter{
 		cols:  append([]Column(nil), cols...),
 		kinds: kinds,
-		w:     parquet.NewGenericWriter[any](w, opts...),
+		f:     f,
 	}, nil
 }
 
@@ -267,15 +260,7 @@ func checkBatch(cols []Column, b *TableBatch) error {
 func (t *TableWriter) Rows() int64 { return t.rows }
 
 // Close flushes the rows and writes the file's footer.
-func (t *TableWriter) Close() error {
-	if t.rg != nil && t.rgRows > 0 {
-		t.rgRows = 0
-		if _, err := t.rg.Commit(); err != nil {
-			return err
-		}
-	}
-	return t.w.Close()
-}
+func (t *TableWriter) Close() error { return t.f.close() }
 
 // valueKind is how a column's Go values are checked and converted.
 type valueKind uint8
@@ -356,7 +341,5 @@ func (k valueKind) check(v any) error {
 
 // maxUnscaled is the largest unscaled value of decimal(18,6).
 const maxUnscaled = 999_999_999_999_999_999
-
-func unsafeBytes(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
 
 func unsafeString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }

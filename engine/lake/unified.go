@@ -13,11 +13,12 @@ import (
 	"github.com/parquet-go/parquet-go"
 )
 
-// batchRows is how many rows are handed to parquet-go in one call.
+// batchRows is how many rows of [][]any a TableWriter converts at once.
 const batchRows = 1024
 
-// pageBufferSize bounds the in-memory page buffers of a writer: 64 KiB cuts
-// peak memory by about 40% against the default 256 KiB at no cost in speed.
+// pageBufferSize is how many bytes of values end a page: 64 KiB cut peak
+// memory by about 40% against parquet-go's default of 256 KiB at no cost
+// in speed.
 const pageBufferSize = 64 << 10
 
 // rowGroupRows bounds a row group. A writer holds its current row group's
@@ -35,14 +36,6 @@ const tableRowGroupRows = 16 << 10
 
 // codec is shared by every writer: it pools its zstd encoders.
 var codec = &zstdCodec{}
-
-func writerOptions() []parquet.WriterOption {
-	return []parquet.WriterOption{
-		parquet.Compression(codec),
-		parquet.PageBufferSize(pageBufferSize),
-		parquet.MaxRowsPerRowGroup(rowGroupRows),
-	}
-}
 
 // RowError reports a row that cannot be written. Writers check a whole
 // batch before writing any of it: when Write returns a *RowError nothing of
@@ -68,43 +61,25 @@ var errInvalidUTF8 = fmt.Errorf("string is not valid UTF-8")
 // given by the struct tags of row.Unified.
 func UnifiedSchema() *parquet.Schema { return parquet.SchemaOf(row.Unified{}) }
 
-// UnifiedWriter streams unified rows into one Parquet file: zstd
-// (SpeedFastest), 64 KiB page buffers, row groups of at most 32Ki rows, no
-// statistics in page headers (the column index keeps the pages' bounds).
+// UnifiedWriter streams unified rows into one Parquet file (see pageFile):
+// zstd, 64 KiB pages, row groups of at most 32Ki rows.
 type UnifiedWriter struct {
-	w    *parquet.GenericWriter[any]
+	f    *pageFile
 	rows int64
-	// rg is the row group being written, column by column; rgRows its
-	// rows so far.
-	rg     *parquet.ConcurrentRowGroupWriter
-	rgRows int
-	// values and maps hold a chunk of rows while it is written.
-	values []parquet.Value
-	maps   mapEntries
+	// entries holds a row's map entries while they are sorted.
+	entries []mapEntry
 }
 
 // NewUnifiedWriter returns a writer of one Parquet file to w. Close writes
 // the footer; it does not close w.
 func NewUnifiedWriter(w io.Writer) *UnifiedWriter {
-	return &UnifiedWriter{w: parquet.NewGenericWriter[any](w, unifiedWriterOptions()...)}
-}
-
-// unifiedWriterOptions are the options of a unified file: its schema and
-// no page-header statistics, which no reader of the lake uses.
-func unifiedWriterOptions() []parquet.WriterOption {
-	schema := UnifiedSchema()
-	return append(append(writerOptions(), schema), noPageStatistics(schema)...)
-}
-
-// noPageStatistics leaves min/max statistics out of the page headers of
-// every column of schema: no reader of the lake uses them, and the column
-// index keeps each page's bounds.
-func noPageStatistics(schema *parquet.Schema) []parquet.WriterOption {
-	var opts []parquet.WriterOption
-	for _, path := range schema.Columns() {
-		opts = append(opts, parquet.SkipPageStatistics(path...))
+	f, err := newPageFile(w, UnifiedSchema(), pageBufferSize)
+	if err != nil {
+		// The schema is row.Unified's; unifiedColumnsOf has checked
+		// its field types.
+		panic("lake: " + err.Error())
 	}
-	return opts
+	return &UnifiedWriter{f: f}
 }
 
 // Write appends rows. It first checks every row (strings must be valid
@@ -116,56 +91,26 @@ func (u *UnifiedWriter) Write(rows []row.Unified) error {
 	return u.write(rows)
 }
 
-// write appends rows that were validated, column by column. Each batch of
-// batchRows rows goes to parquet-go in chunks of at most maxRowsPerWrite
-// rows, cut at the end of a row group: the chunks, and so the pages, that
-// parquet.GenericWriter[row.Unified] makes of the same batches.
+// write appends rows that were validated, row by row.
 func (u *UnifiedWriter) write(rows []row.Unified) error {
-	defer u.release()
-	for len(rows) > 0 {
-		batch := rows[:min(len(rows), batchRows)]
-		rows = rows[len(batch):]
-		for len(batch) > 0 {
-			if u.rg == nil {
-				u.rg = u.w.BeginRowGroup()
-			}
-			n := min(len(batch), maxRowsPerWrite, rowGroupRows-u.rgRows)
-			if err := u.writeChunk(batch[:n]); err != nil {
-				return err
-			}
-			u.rgRows += n
-			u.rows += int64(n)
-			batch = batch[n:]
-			if u.rgRows == rowGroupRows {
-				u.rgRows = 0
-				if _, err := u.rg.Commit(); err != nil {
-					return err
-				}
-			}
+	f := u.f
+	for len(rows) > 0 && f.err == nil {
+		n := min(len(rows), rowGroupRows-f.groupRows)
+		for i := range rows[:n] {
+			u.writeRow(&rows[i])
 		}
+		f.endRows(n, rowGroupRows)
+		u.rows += int64(n)
+		rows = rows[n:]
 	}
-	return nil
-}
-
-// release drops the references to the caller's strings.
-func (u *UnifiedWriter) release() {
-	clear(u.values[:cap(u.values)])
-	u.maps.release()
+	return f.err
 }
 
 // Rows is the number of rows written so far.
 func (u *UnifiedWriter) Rows() int64 { return u.rows }
 
 // Close flushes the rows and writes the file's footer.
-func (u *UnifiedWriter) Close() error {
-	if u.rgRows > 0 {
-		u.rgRows = 0
-		if _, err := u.rg.Commit(); err != nil {
-			return err
-		}
-	}
-	return u.w.Close()
-}
+func (u *UnifiedWriter) Close() error { return u.f.close() }
 
 // ValidateUnified checks rows for values a Parquet file cannot hold: every
 // string, map keys and values included, must be valid UTF-8.

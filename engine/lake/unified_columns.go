@@ -8,7 +8,6 @@ import (
 	"unsafe"
 
 	"github.com/afflake/afflake/engine/row"
-	"github.com/parquet-go/parquet-go"
 )
 
 // unifiedKind is the Go type of the row.Unified field a leaf column of
@@ -82,145 +81,72 @@ const (
 	defMapEntry = 2
 )
 
-// mapEntries are the entries of a map column for a chunk of rows, each
-// row's sorted by key as parquet-go writes a Go map.
-type mapEntries struct {
-	counts  []int // a row's entries; -1 for a nil map
-	entries []mapEntry
-}
-
 type mapEntry struct{ key, value string }
 
 func compareMapEntries(a, b mapEntry) int { return strings.Compare(a.key, b.key) }
 
-// load reads the maps at offset off of rows.
-func (m *mapEntries) load(rows []row.Unified, off uintptr) {
-	m.counts, m.entries = m.counts[:0], m.entries[:0]
-	for i := range rows {
-		kv := *field[map[string]string](&rows[i], off)
-		if kv == nil {
-			m.counts = append(m.counts, -1)
-			continue
-		}
-		start := len(m.entries)
-		for k, v := range kv {
-			m.entries = append(m.entries, mapEntry{k, v})
-		}
-		slices.SortFunc(m.entries[start:], compareMapEntries)
-		m.counts = append(m.counts, len(kv))
-	}
-}
-
-// release drops the references to the caller's strings.
-func (m *mapEntries) release() {
-	clear(m.entries[:cap(m.entries)])
-	m.entries = m.entries[:0]
-}
-
-// writeChunk writes rows, at most maxRowsPerWrite, to every column of the
-// current row group.
-func (u *UnifiedWriter) writeChunk(rows []row.Unified) error {
-	if cap(u.values) < len(rows) {
-		u.values = make([]parquet.Value, maxRowsPerWrite)
-	}
-	cws := u.rg.ColumnWriters()
+// writeRow appends r to every column of the file, a map's entries sorted
+// by key as parquet-go writes a Go map.
+func (u *UnifiedWriter) writeRow(r *row.Unified) {
+	f := u.f
 	for c := range unifiedColumns {
-		if _, err := cws[c].WriteRowValues(u.columnValues(c, rows)); err != nil {
-			return err
+		uc, col := &unifiedColumns[c], &f.cols[c]
+		switch uc.kind {
+		case unifiedString:
+			col.putString(*field[string](r, uc.offset), 0)
+		case unifiedOptString:
+			if s := *field[*string](r, uc.offset); s != nil {
+				col.putString(*s, 0)
+			} else {
+				col.null(0, 0)
+			}
+		case unifiedTime:
+			col.putInt(field[time.Time](r, uc.offset).UnixMicro(), 0)
+		case unifiedOptTime:
+			if t := *field[*time.Time](r, uc.offset); t != nil {
+				col.putInt(t.UnixMicro(), 0)
+			} else {
+				col.null(0, 0)
+			}
+		case unifiedInt:
+			col.putInt(*field[int64](r, uc.offset), 0)
+		case unifiedMapKey:
+			u.putMap(*field[map[string]string](r, uc.offset), col, &f.cols[c+1])
+		case unifiedMapValue:
+			// written with the keys
 		}
+		f.endRow(col)
 	}
-	return nil
 }
 
-// columnValues returns the values of column c for rows, in u.values: one
-// per row, or for a map one per entry and per nil or empty map. A value
-// is made in place and its levels set there: Value.Level, which returns a
-// copy, takes several times as long as the rest of making a value.
-func (u *UnifiedWriter) columnValues(c int, rows []row.Unified) []parquet.Value {
-	off := unifiedColumns[c].offset
-	vals := u.values[:len(rows)]
-	switch unifiedColumns[c].kind {
-	case unifiedString:
-		for i := range rows {
-			v := &vals[i]
-			*v = parquet.ByteArrayValue(unsafeBytes(*field[string](&rows[i], off)))
-			v.SetColumnIndex(c)
+// putMap appends a map to its key and value columns.
+func (u *UnifiedWriter) putMap(kv map[string]string, keys, values *pageColumn) {
+	switch len(kv) {
+	case 0:
+		def := uint8(0)
+		if kv != nil {
+			def = defEmptyMap
 		}
-	case unifiedOptString:
-		for i := range rows {
-			v := &vals[i]
-			if s := *field[*string](&rows[i], off); s != nil {
-				*v = parquet.ByteArrayValue(unsafeBytes(*s))
-				v.SetDefinitionLevel(1)
-			} else {
-				*v = parquet.Value{}
-			}
-			v.SetColumnIndex(c)
+		keys.null(def, 0)
+		values.null(def, 0)
+		return
+	case 1:
+		for k, v := range kv {
+			keys.putString(k, 0)
+			values.putString(v, 0)
 		}
-	case unifiedTime:
-		for i := range rows {
-			v := &vals[i]
-			*v = parquet.Int64Value(field[time.Time](&rows[i], off).UnixMicro())
-			v.SetColumnIndex(c)
-		}
-	case unifiedOptTime:
-		for i := range rows {
-			v := &vals[i]
-			if t := *field[*time.Time](&rows[i], off); t != nil {
-				*v = parquet.Int64Value(t.UnixMicro())
-				v.SetDefinitionLevel(1)
-			} else {
-				*v = parquet.Value{}
-			}
-			v.SetColumnIndex(c)
-		}
-	case unifiedInt:
-		for i := range rows {
-			v := &vals[i]
-			*v = parquet.Int64Value(*field[int64](&rows[i], off))
-			v.SetColumnIndex(c)
-		}
-	case unifiedMapKey:
-		u.maps.load(rows, off)
-		if need := len(rows) + len(u.maps.entries); cap(u.values) < need {
-			u.values = make([]parquet.Value, need)
-		}
-		return u.mapValues(c, false)
-	case unifiedMapValue:
-		return u.mapValues(c, true)
+		return
 	}
-	return vals
-}
-
-// mapValues returns the values of map column c from u.maps: its keys, or
-// its values.
-func (u *UnifiedWriter) mapValues(c int, values bool) []parquet.Value {
-	vals := u.values[:0]
-	entries := u.maps.entries
-	for _, n := range u.maps.counts {
-		if n <= 0 {
-			vals = append(vals, parquet.Value{})
-			v := &vals[len(vals)-1]
-			if n == 0 {
-				v.SetDefinitionLevel(defEmptyMap)
-			}
-			v.SetColumnIndex(c)
-			continue
-		}
-		for j, e := range entries[:n] {
-			s := e.key
-			if values {
-				s = e.value
-			}
-			vals = append(vals, parquet.ByteArrayValue(unsafeBytes(s)))
-			v := &vals[len(vals)-1]
-			if j > 0 {
-				v.SetRepetitionLevel(1)
-			}
-			v.SetDefinitionLevel(defMapEntry)
-			v.SetColumnIndex(c)
-		}
-		entries = entries[n:]
+	es := u.entries[:0]
+	for k, v := range kv {
+		es = append(es, mapEntry{k, v})
 	}
-	return vals
+	slices.SortFunc(es, compareMapEntries)
+	for j, e := range es {
+		rep := uint8(min(j, 1))
+		keys.putString(e.key, rep)
+		values.putString(e.value, rep)
+	}
+	clear(es)
+	u.entries = es[:0]
 }
