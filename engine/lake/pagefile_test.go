@@ -3,6 +3,7 @@ package lake
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -402,4 +403,47 @@ func expectedStats(rows [][]any, c int) (nulls int64, min, max []byte) {
 		return nulls, slices.MinFunc(enc, bytes.Compare), slices.MaxFunc(enc, bytes.Compare)
 	}
 	return nulls, nil, nil
+}
+
+// failingWriter fails every write after the first n bytes.
+type failingWriter struct{ n int }
+
+var errDiskFull = errors.New("disk full")
+
+func (w *failingWriter) Write(p []byte) (int, error) {
+	if len(p) > w.n {
+		n := w.n
+		w.n = 0
+		return n, errDiskFull
+	}
+	w.n -= len(p)
+	return len(p), nil
+}
+
+// TestPageFileWriteError checks that a failed write of a file's bytes is
+// returned, by the write of the row group it cut short or by Close, and
+// is final.
+func TestPageFileWriteError(t *testing.T) {
+	rows := pageTestRows(tableRowGroupRows + 10)
+	for _, at := range []int{0, 3, 5000, 100_000} {
+		tw, err := NewTableWriter(&failingWriter{n: at}, pageTestCols)
+		if err != nil {
+			t.Fatal(err)
+		}
+		werr := tw.Write(rows)
+		cerr := tw.Close()
+		if !errors.Is(cerr, errDiskFull) || (werr != nil && !errors.Is(werr, errDiskFull)) {
+			t.Errorf("table failing after %d bytes: Write %v, Close %v; want %v", at, werr, cerr, errDiskFull)
+		}
+		if err := tw.Write(rows[:1]); !errors.Is(err, errDiskFull) {
+			t.Errorf("table failing after %d bytes: Write after the failure returned %v", at, err)
+		}
+
+		uw := NewUnifiedWriter(&failingWriter{n: at})
+		werr = uw.Write(variedRows(t, rowGroupRows+10))
+		cerr = uw.Close()
+		if !errors.Is(cerr, errDiskFull) || (werr != nil && !errors.Is(werr, errDiskFull)) {
+			t.Errorf("unified failing after %d bytes: Write %v, Close %v; want %v", at, werr, cerr, errDiskFull)
+		}
+	}
 }
