@@ -45,11 +45,13 @@ demo: build
 
 # Benchmarks: the Go micro-benchmarks, then the whole transform over
 # generated Awin pages (records/s, MB/s, peak RSS).
-# BENCH_PAGES × 2,000 Awin-shaped records (500 pages = 1,000,000 records).
+# BENCH_PAGES × 2,000 Awin-shaped records (500 pages = 1,000,000 records);
+# BENCH_GEN=-basket adds the basketProducts the awin spec asks for.
 BENCH_PAGES ?= 500
+BENCH_GEN ?=
 bench: build bench-go
 	$(GO) build -o bin/afflake-bench ./cmd/afflake-bench
-	bin/afflake-bench gen -pages $(BENCH_PAGES) -per-page 2000 -out bench/awin
+	bin/afflake-bench gen -pages $(BENCH_PAGES) -per-page 2000 $(BENCH_GEN) -out bench/awin
 	rm -rf bench/lake
 	bin/afflake-bench run -in bench/awin -- $(BIN) transform --network awin --in bench/awin --out bench/lake --account 189069 --run-id bench
 

@@ -43,6 +43,7 @@ func gen(args []string) error {
 	pages := fs.Int("pages", 100, "pages to write")
 	per := fs.Int("per-page", 2000, "transactions per page")
 	out := fs.String("out", "bench/awin", "output directory")
+	basket := fs.Bool("basket", false, "add basketProducts to each transaction, as a request with showBasketProducts=true returns them")
 	_ = fs.Parse(args)
 	if err := os.RemoveAll(*out); err != nil {
 		return err
@@ -51,6 +52,7 @@ func gen(args []string) error {
 		return err
 	}
 	g := awinpages.New(1)
+	g.Basket = *basket
 	var total int64
 	for p := 0; p < *pages; p++ {
 		page := g.Page(*per)

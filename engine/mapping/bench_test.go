@@ -3,6 +3,8 @@ package mapping
 import (
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -117,4 +119,41 @@ func BenchmarkMapAwinPage(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
+}
+
+// TestAwinPagesMap maps the benchmark's generated pages, with and without
+// basket products: every record maps, and basket_products holds the
+// products exactly when the page has them.
+func TestAwinPagesMap(t *testing.T) {
+	sp := loadSpec(t, "awin")
+	cols := TableColumns(sp)
+	basketCol := slices.IndexFunc(cols, func(c lake.Column) bool { return c.Name == "basket_products" })
+	if basketCol < 0 {
+		t.Fatal("the awin spec has no basket_products column")
+	}
+	for _, basket := range []bool{false, true} {
+		g := awinpages.New(7)
+		g.Basket = basket
+		page := gjson.ParseBytes(g.Page(200))
+		m := New(sp, Account{ID: "189069", Currency: "GBP"})
+		ids := map[string]bool{}
+		n := 0
+		page.ForEach(func(_, rec gjson.Result) bool {
+			var u row.Unified
+			table := make([]any, len(cols))
+			if err := m.Map(rec, Lineage{RunID: "r", RawRef: "p#0", FetchedAt: time.Now()}, &u, table); err != nil {
+				t.Fatalf("basket %v: record %d: %v", basket, n, err)
+			}
+			ids[u.TransactionID] = true
+			products, _ := table[basketCol].(string)
+			if want := rec.Get("basketProducts").Raw; products != want || (basket && !strings.HasPrefix(want, `[{"productId":`)) {
+				t.Fatalf("basket %v: record %d: basket_products %q, want %q", basket, n, products, want)
+			}
+			n++
+			return true
+		})
+		if n != 200 || len(ids) != 200 {
+			t.Errorf("basket %v: mapped %d records with %d distinct ids, want 200", basket, n, len(ids))
+		}
+	}
 }

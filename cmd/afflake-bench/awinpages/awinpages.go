@@ -16,6 +16,10 @@ import (
 type Generator struct {
 	rng *rand.Rand
 	id  int
+	// Basket adds basketProducts to each transaction, one to three
+	// products, as Awin returns them to a request with
+	// showBasketProducts=true.
+	Basket bool
 }
 
 // New returns a generator seeded with seed.
@@ -68,11 +72,26 @@ func (g *Generator) Page(n int) []byte {
 			`"publisherUrl":"https://www.example-publisher.co.uk","advertiserCountry":"GB","orderRef":"ORD-%d",`+
 			`"customParameters":[{"key":"c","value":"%d"}],"transactionParts":[{"commissionGroupId":%d,"amount":%s,`+
 			`"commissionAmount":%s,"commissionGroupCode":"DEFAULT","commissionGroupName":"Default Commission"}],`+
-			`"paidToPublisher":%v,"paymentId":%d,"transactionQueryId":0,"originalSaleAmount":null}`,
+			`"paidToPublisher":%v,"paymentId":%d,"transactionQueryId":0,"originalSaleAmount":null`,
 			id, id, 1000+rng.IntN(500), st, comm, sale, rng.Int64(), rng.IntN(1000), rng.IntN(10),
 			click.Format("2006-01-02T15:04:05"), tx.Format("2006-01-02T15:04:05"), validation, decline,
 			rng.IntN(100000), dev, dev, []string{"NEW", "EXISTING"}[rng.IntN(2)], id, rng.IntN(9),
 			rng.IntN(1000), sale, comm, st == "approved" && rng.IntN(3) == 0, rng.IntN(100000))
+		if g.Basket {
+			b.WriteString(`,"basketProducts":[`)
+			for p, n := 0, 1+rng.IntN(3); p < n; p++ {
+				if p > 0 {
+					b.WriteString(",")
+				}
+				sku := rng.IntN(1_000_000)
+				fmt.Fprintf(&b, `{"productId":"%d","productName":"Product %d","unitPrice":%d.%02d,"quantity":%d,`+
+					`"skuCode":"SKU-%06d","commissionGroupCode":"DEFAULT","category":"%s"}`,
+					sku, sku, rng.IntN(200), rng.IntN(100), 1+rng.IntN(3), sku,
+					[]string{"Clothing", "Electronics", "Home & Garden", "Beauty"}[rng.IntN(4)])
+			}
+			b.WriteString("]")
+		}
+		b.WriteString("}")
 	}
 	b.WriteString("]")
 	return []byte(b.String())
