@@ -9,24 +9,26 @@ import (
 	"slices"
 
 	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/encoding/delta"
 	"github.com/parquet-go/parquet-go/encoding/thrift"
 	"github.com/parquet-go/parquet-go/format"
 )
 
 // pageFile writes a Parquet file page by page, without parquet-go's
 // generic column buffers: a writer (TableWriter, UnifiedWriter) walks its
-// rows one at a time and hands each column its value, which is
-// PLAIN-encoded straight into the page being filled, with its levels. A
-// full page is compressed once into its column chunk, and a row group's
-// chunks are written when it ends.
+// rows one at a time and hands each column its value, which is encoded
+// straight into the page being filled, with its levels. A full page is
+// compressed once into its column chunk, and a row group's chunks are
+// written when it ends.
 //
 // Going row by row, rather than column by column across a batch, reads
 // each row's strings while its record is still in cache: for a network's
 // table, whose dozens of string columns point into the response body,
 // that halves the time spent copying values.
 //
-// The file: data pages v2 (levels RLE/bit-packed and uncompressed, PLAIN
-// values compressed with the lake's zstd codec), column chunk statistics
+// The file: data pages v2 (levels RLE/bit-packed and uncompressed;
+// strings DELTA_LENGTH_BYTE_ARRAY, as parquet-go writes them, other values
+// PLAIN; values compressed with the lake's zstd codec), column chunk statistics
 // (null count; min and max unless the column opts out), a page index
 // (offset index of every chunk, column index of those with bounds),
 // type-defined column orders. Page headers hold only null counts: the
@@ -47,6 +49,7 @@ type pageFile struct {
 	pageBuffer int           // value bytes that end a page
 
 	levels []byte
+	sbuf   []byte // a string page's encoded values
 	zbuf   []byte
 	hdr    bytes.Buffer
 	enc    *thrift.Encoder
@@ -69,9 +72,12 @@ type pageColumn struct {
 	maxRep uint8
 	bounds bool // keep min and max statistics
 
-	// The page being filled: PLAIN values of the defined entries, a
-	// level per entry (when the column has them), and counts.
+	// The page being filled: the values of the defined entries (PLAIN,
+	// or a string column's bytes one after the other, with offs their
+	// offsets: DELTA_LENGTH_BYTE_ARRAY), a level per entry (when the
+	// column has them), and counts.
 	vals  []byte
+	offs  []uint32
 	defs  []byte
 	reps  []byte
 	n     int // entries, nulls included
@@ -219,8 +225,11 @@ func (col *pageColumn) null(def, rep uint8) {
 // putString appends a defined string.
 func (col *pageColumn) putString(s string, rep uint8) {
 	col.entry(col.maxDef, rep)
-	col.vals = binary.LittleEndian.AppendUint32(col.vals, uint32(len(s)))
+	if len(col.offs) == 0 {
+		col.offs = append(col.offs, 0)
+	}
 	col.vals = append(col.vals, s...)
+	col.offs = append(col.offs, uint32(len(col.vals)))
 	if !col.bounds || col.tooLong {
 		return
 	}
@@ -303,7 +312,20 @@ func (f *pageFile) flushPage(col *pageColumn) {
 		lv = appendLevels(lv, col.defs, col.maxDef)
 	}
 	f.levels = lv
-	z, err := codec.Encode(f.zbuf[:0], col.vals)
+	vals, enc := col.vals, format.Plain
+	if col.kind == kindString {
+		// Lengths (delta-encoded), then the bytes.
+		if len(col.offs) == 0 {
+			col.offs = append(col.offs, 0)
+		}
+		var err error
+		if f.sbuf, err = deltaLengths.EncodeByteArray(f.sbuf[:0], col.vals, col.offs); err != nil {
+			f.err = err
+			return
+		}
+		vals, enc = f.sbuf, format.DeltaLengthByteArray
+	}
+	z, err := codec.Encode(f.zbuf[:0], vals)
 	if err != nil {
 		f.err = err
 		return
@@ -311,14 +333,14 @@ func (f *pageFile) flushPage(col *pageColumn) {
 	f.zbuf = z
 	h := format.PageHeader{
 		Type:                 format.DataPageV2,
-		UncompressedPageSize: int32(len(lv) + len(col.vals)),
+		UncompressedPageSize: int32(len(lv) + len(vals)),
 		CompressedPageSize:   int32(len(lv) + len(z)),
 	}
 	v2 := format.DataPageHeaderV2{
 		NumValues:                  int32(col.n),
 		NumNulls:                   int32(col.nulls),
 		NumRows:                    int32(col.rows),
-		Encoding:                   format.Plain,
+		Encoding:                   enc,
 		DefinitionLevelsByteLength: int32(len(lv) - repLen),
 		RepetitionLevelsByteLength: int32(repLen),
 		Statistics:                 format.Statistics{NullCount: int64(col.nulls)},
@@ -340,10 +362,10 @@ func (f *pageFile) flushPage(col *pageColumn) {
 	col.chunk = append(col.chunk, lv...)
 	col.chunk = append(col.chunk, z...)
 	col.groupRows += int64(col.rows)
-	col.uncompressed += int64(f.hdr.Len() + len(lv) + len(col.vals))
+	col.uncompressed += int64(f.hdr.Len() + len(lv) + len(vals))
 	col.values += int64(col.n)
 	col.nullCount += int64(col.nulls)
-	col.vals, col.defs, col.reps = col.vals[:0], col.defs[:0], col.reps[:0]
+	col.vals, col.offs, col.defs, col.reps = col.vals[:0], col.offs[:0], col.defs[:0], col.reps[:0]
 	col.n, col.rows, col.nulls, col.nbits = 0, 0, 0, 0
 }
 
@@ -482,7 +504,7 @@ func (f *pageFile) flushGroup() {
 			FileOffset: off,
 			MetaData: format.ColumnMetaData{
 				Type:                  col.phys,
-				Encoding:              []format.Encoding{format.Plain, format.RLE},
+				Encoding:              col.encodings(),
 				PathInSchema:          col.path,
 				Codec:                 format.Zstd,
 				NumValues:             col.values,
@@ -503,6 +525,18 @@ func (f *pageFile) flushGroup() {
 	f.rows += int64(f.groupRows)
 	f.groupRows = 0
 }
+
+// encodings are the encodings of the column's pages: of its values and
+// of its levels.
+func (col *pageColumn) encodings() []format.Encoding {
+	if col.kind == kindString {
+		return []format.Encoding{format.DeltaLengthByteArray, format.RLE}
+	}
+	return []format.Encoding{format.Plain, format.RLE}
+}
+
+// deltaLengths encodes the values of string pages.
+var deltaLengths = new(delta.LengthByteArrayEncoding)
 
 // statistics are the chunk's statistics.
 func (col *pageColumn) statistics() format.Statistics {

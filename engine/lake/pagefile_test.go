@@ -42,7 +42,8 @@ func chunkStats(t testing.TB, data []byte) []string {
 
 // checkPageIndex walks every page header of a file of cols columns and
 // checks them against the chunks' metadata and page index: v2 data
-// pages whose headers hold null counts only; an offset index locating
+// pages, of DELTA_LENGTH_BYTE_ARRAY strings and PLAIN numbers, whose
+// headers hold null counts only; an offset index locating
 // each page and its first row; a column index (where the chunk has
 // bounds) whose null counts add up to the chunk's and whose bounds lie
 // within the chunk's.
@@ -74,6 +75,14 @@ func checkPageIndex(t *testing.T, data []byte, cols int) {
 					t.Fatalf("%s page %d: %s page, want DATA_PAGE_V2", path, k, h.Type)
 				}
 				v2 := h.DataPageHeaderV2.V
+				// Strings as parquet-go writes them, other values PLAIN.
+				wantEnc := format.Plain
+				if md.Type == format.ByteArray {
+					wantEnc = format.DeltaLengthByteArray
+				}
+				if v2.Encoding != wantEnc || !slices.Contains(md.Encoding, wantEnc) {
+					t.Fatalf("%s page %d: %s values (chunk %v), want %s", path, k, v2.Encoding, md.Encoding, wantEnc)
+				}
 				if s := v2.Statistics; s.MinValue != nil || s.MaxValue != nil || s.Min != nil || s.Max != nil || s.NullCount != int64(v2.NumNulls) {
 					t.Errorf("%s page %d: header statistics %+v, want the null count %d only", path, k, s, v2.NumNulls)
 				}
