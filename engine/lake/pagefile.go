@@ -222,7 +222,7 @@ func (col *pageColumn) null(def, rep uint8) {
 	col.nulls++
 }
 
-// putString appends a defined string.
+// putString appends a defined string and widens the page's bounds to it.
 func (col *pageColumn) putString(s string, rep uint8) {
 	col.entry(col.maxDef, rep)
 	if len(col.offs) == 0 {
@@ -269,7 +269,7 @@ func (col *pageColumn) putBool(v bool, rep uint8) {
 	col.bound(b)
 }
 
-// bound widens the chunk's integer bounds to v.
+// bound widens the page's integer bounds to v.
 func (col *pageColumn) bound(v int64) {
 	switch {
 	case !col.has:
