@@ -93,6 +93,8 @@ func run(args []string) error {
 	if err := cmd.Start(); err != nil {
 		return err
 	}
+	done := make(chan struct{})
+	anon := anonPeak(cmd.Process.Pid, done)
 	var records int64
 	sc := bufio.NewScanner(outPipe)
 	for sc.Scan() {
@@ -105,6 +107,8 @@ func run(args []string) error {
 	}
 	err = cmd.Wait()
 	wall := time.Since(start)
+	close(done)
+	own := <-anon
 	if err != nil {
 		return fmt.Errorf("%s: %w", argv[0], err)
 	}
@@ -116,8 +120,44 @@ func run(args []string) error {
 	// CPU time is what the cores bound: records/s can at best reach
 	// cores / (CPU time per record).
 	cpu := cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
-	fmt.Printf("transform: %d records, %.1f MB in %.2f s: %.0f records/s, %.1f MB/s, peak RSS %.0f MiB, CPU %.1f µs/record\n",
-		records, float64(inBytes)/1e6, wall.Seconds(), float64(records)/wall.Seconds(), float64(inBytes)/1e6/wall.Seconds(), rss,
+	ownMem := ""
+	if own > 0 {
+		ownMem = fmt.Sprintf(" (own memory %.0f MiB)", float64(own)/1024)
+	}
+	fmt.Printf("transform: %d records, %.1f MB in %.2f s: %.0f records/s, %.1f MB/s, peak RSS %.0f MiB%s, CPU %.1f µs/record\n",
+		records, float64(inBytes)/1e6, wall.Seconds(), float64(records)/wall.Seconds(), float64(inBytes)/1e6/wall.Seconds(), rss, ownMem,
 		cpu.Seconds()*1e6/float64(max(records, 1)))
 	return nil
 }
+
+// anonPeak samples the anonymous memory of process pid (RssAnon in
+// /proc/pid/status, on Linux) until done is closed, then sends its peak in
+// KiB, or 0 where there is no such file. Peak RSS also counts the pages
+// of the program's binary that are mapped, which depend on the page cache
+// more than on the program: up to 44 MiB of afflake's.
+func anonPeak(pid int, done <-chan struct{}) <-chan int64 {
+	out := make(chan int64, 1)
+	path := fmt.Sprintf("/proc/%d/status", pid)
+	go func() {
+		var peak int64
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			if b, err := os.ReadFile(path); err == nil {
+				if m := rssAnonRe.FindSubmatch(b); m != nil {
+					n, _ := strconv.ParseInt(string(m[1]), 10, 64)
+					peak = max(peak, n)
+				}
+			}
+			select {
+			case <-done:
+				out <- peak
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	return out
+}
+
+var rssAnonRe = regexp.MustCompile(`(?m)^RssAnon:\s+(\d+) kB`)
