@@ -1,6 +1,7 @@
 package lake
 
 import (
+	"cmp"
 	"fmt"
 	"math/big"
 	"os"
@@ -209,8 +210,8 @@ func TestDuckDBReadsManyPages(t *testing.T) {
 	want["c6"] = "0" // a column of nulls only
 	want["min_name"], want["max_name"] = slices.Min(names), slices.Max(names)
 	idOf := func(r []any) int64 { return r[0].(int64) }
-	want["min_id"] = fmt.Sprint(idOf(slices.MinFunc(rows, func(a, b []any) int { return compareInt(idOf(a), idOf(b)) })))
-	want["max_id"] = fmt.Sprint(idOf(slices.MaxFunc(rows, func(a, b []any) int { return compareInt(idOf(a), idOf(b)) })))
+	want["min_id"] = fmt.Sprint(idOf(slices.MinFunc(rows, func(a, b []any) int { return cmp.Compare(idOf(a), idOf(b)) })))
+	want["max_id"] = fmt.Sprint(idOf(slices.MaxFunc(rows, func(a, b []any) int { return cmp.Compare(idOf(a), idOf(b)) })))
 	if got := res.Queries["t"]; len(got) != 1 || !reflect.DeepEqual(got[0], want) {
 		t.Errorf("DuckDB on the network table:\n got %v\nwant %v", got, want)
 	}

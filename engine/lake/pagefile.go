@@ -28,16 +28,15 @@ import (
 //
 // The file: data pages v2 (levels RLE/bit-packed and uncompressed;
 // strings DELTA_LENGTH_BYTE_ARRAY, as parquet-go writes them, other values
-// PLAIN; values compressed with the lake's zstd codec), column chunk statistics
+// PLAIN; values compressed with zstd, see zstdEncode), column chunk statistics
 // (null count; min and max unless the column opts out), a page index
 // (offset index of every chunk, column index of those with bounds),
 // type-defined column orders. Page headers hold only null counts: the
 // column index has the pages' bounds.
 type pageFile struct {
-	w       io.Writer
-	off     int64
-	err     error
-	started bool
+	w   io.Writer
+	off int64
+	err error
 
 	schema []format.SchemaElement
 	cols   []pageColumn
@@ -74,8 +73,8 @@ type pageColumn struct {
 
 	// The page being filled: the values of the defined entries (PLAIN,
 	// or a string column's bytes one after the other, with offs their
-	// offsets: DELTA_LENGTH_BYTE_ARRAY), a level per entry (when the
-	// column has them), and counts.
+	// offsets, from 0: DELTA_LENGTH_BYTE_ARRAY), a level per entry (when
+	// the column has them), and counts.
 	vals  []byte
 	offs  []uint32
 	defs  []byte
@@ -121,6 +120,7 @@ func newPageFile(w io.Writer, schema *parquet.Schema, pageBuffer int) (*pageFile
 	if err := f.addNode(schema, schema.Name(), nil, 0, 0, true); err != nil {
 		return nil, err
 	}
+	f.write([]byte(parquetMagic))
 	return f, nil
 }
 
@@ -175,6 +175,7 @@ func (f *pageFile) addNode(node parquet.Node, name string, path []string, def, r
 	switch col.phys {
 	case format.ByteArray:
 		col.kind = kindString
+		col.offs = []uint32{0}
 	case format.Int64:
 		col.kind = kindInt
 	case format.Boolean:
@@ -186,14 +187,10 @@ func (f *pageFile) addNode(node parquet.Node, name string, path []string, def, r
 	return nil
 }
 
-// write appends p to the file, after the magic.
+// write appends p to the file.
 func (f *pageFile) write(p []byte) {
 	if f.err != nil {
 		return
-	}
-	if !f.started {
-		f.started = true
-		f.write([]byte(parquetMagic))
 	}
 	n, err := f.w.Write(p)
 	f.off += int64(n)
@@ -225,9 +222,6 @@ func (col *pageColumn) null(def, rep uint8) {
 // putString appends a defined string and widens the page's bounds to it.
 func (col *pageColumn) putString(s string, rep uint8) {
 	col.entry(col.maxDef, rep)
-	if len(col.offs) == 0 {
-		col.offs = append(col.offs, 0)
-	}
 	col.vals = append(col.vals, s...)
 	col.offs = append(col.offs, uint32(len(col.vals)))
 	if !col.bounds || col.tooLong {
@@ -315,9 +309,6 @@ func (f *pageFile) flushPage(col *pageColumn) {
 	vals, enc := col.vals, format.Plain
 	if col.kind == kindString {
 		// Lengths (delta-encoded), then the bytes.
-		if len(col.offs) == 0 {
-			col.offs = append(col.offs, 0)
-		}
 		var err error
 		if f.sbuf, err = deltaLengths.EncodeByteArray(f.sbuf[:0], col.vals, col.offs); err != nil {
 			f.err = err
@@ -325,7 +316,7 @@ func (f *pageFile) flushPage(col *pageColumn) {
 		}
 		vals, enc = f.sbuf, format.DeltaLengthByteArray
 	}
-	z, err := codec.Encode(f.zbuf[:0], vals)
+	z, err := zstdEncode(f.zbuf[:0], vals)
 	if err != nil {
 		f.err = err
 		return
@@ -365,7 +356,10 @@ func (f *pageFile) flushPage(col *pageColumn) {
 	col.uncompressed += int64(f.hdr.Len() + len(lv) + len(vals))
 	col.values += int64(col.n)
 	col.nullCount += int64(col.nulls)
-	col.vals, col.offs, col.defs, col.reps = col.vals[:0], col.offs[:0], col.defs[:0], col.reps[:0]
+	col.vals, col.defs, col.reps = col.vals[:0], col.defs[:0], col.reps[:0]
+	if col.kind == kindString {
+		col.offs = col.offs[:1]
+	}
 	col.n, col.rows, col.nulls, col.nbits = 0, 0, 0, 0
 }
 
@@ -473,7 +467,6 @@ func (f *pageFile) flushGroup() {
 	for i := range f.cols {
 		f.flushPage(&f.cols[i])
 	}
-	f.write(nil) // the magic, before the first chunk's offset is taken
 	if f.err != nil {
 		return
 	}
@@ -584,7 +577,6 @@ func (f *pageFile) close() error {
 	for i := range orders {
 		orders[i] = format.ColumnOrder{Value: new(format.TypeDefinedOrder)}
 	}
-	f.write(nil) // the magic, in a file of no rows
 	md := format.FileMetaData{
 		Version:      2,
 		Schema:       f.schema,

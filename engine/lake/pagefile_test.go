@@ -2,10 +2,12 @@ package lake
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
+	"math/bits"
 	"math/rand/v2"
 	"reflect"
 	"slices"
@@ -138,19 +140,9 @@ func checkPageIndex(t *testing.T, data []byte, cols int) {
 func compareBound(typ format.Type, a, b []byte) int {
 	if typ == format.Int64 {
 		x, y := int64(binary.LittleEndian.Uint64(a)), int64(binary.LittleEndian.Uint64(b))
-		return compareInt(x, y)
+		return cmp.Compare(x, y)
 	}
 	return bytes.Compare(a, b)
-}
-
-func compareInt(x, y int64) int {
-	switch {
-	case x < y:
-		return -1
-	case x > y:
-		return 1
-	}
-	return 0
 }
 
 // TestAppendLevels decodes appendLevels' encoding with parquet-go's
@@ -213,7 +205,7 @@ func checkLevels(t *testing.T, levels []byte, max uint8) {
 	if !bytes.HasPrefix(enc, []byte("prefix")) {
 		t.Fatalf("appendLevels overwrote the bytes before it")
 	}
-	dec := rle.Encoding{BitWidth: int(bitsLen(max))}
+	dec := rle.Encoding{BitWidth: bits.Len8(max)}
 	got, err := dec.DecodeLevels(nil, enc[len("prefix"):])
 	if err != nil {
 		t.Fatalf("decoding %d levels: %v", len(levels), err)
@@ -227,14 +219,6 @@ func checkLevels(t *testing.T, levels []byte, max uint8) {
 	if allSame := bytes.Count(levels, levels[:1]) == len(levels); allSame && len(enc)-len("prefix") > 4 {
 		t.Errorf("%d equal levels took %d bytes", len(levels), len(enc)-len("prefix"))
 	}
-}
-
-func bitsLen(max uint8) int {
-	n := 0
-	for ; max > 0; max >>= 1 {
-		n++
-	}
-	return n
 }
 
 // FuzzAppendLevels checks appendLevels against parquet-go's decoder for
@@ -403,7 +387,7 @@ func expectedStats(rows [][]any, c int) (nulls int64, min, max []byte) {
 	}
 	if len(ints) > 0 {
 		lo, hi := slices.Min(ints), slices.Max(ints)
-		if _, isBool := rows[0][c].(bool); isBool || pageTestCols[c].Type == TypeBool {
+		if pageTestCols[c].Type == TypeBool {
 			return nulls, []byte{byte(lo)}, []byte{byte(hi)}
 		}
 		return nulls, binary.LittleEndian.AppendUint64(nil, uint64(lo)), binary.LittleEndian.AppendUint64(nil, uint64(hi))

@@ -34,9 +34,6 @@ const rowGroupRows = 32 << 10
 // for a 0.2% larger file.
 const tableRowGroupRows = 16 << 10
 
-// codec is shared by every writer: it pools its zstd encoders.
-var codec = &zstdCodec{}
-
 // RowError reports a row that cannot be written. Writers check a whole
 // batch before writing any of it: when Write returns a *RowError nothing of
 // that batch was written and the writer can go on with other rows.

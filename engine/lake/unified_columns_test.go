@@ -17,7 +17,7 @@ import (
 // lake's files: codec, page size and row groups.
 func writerOptions() []parquet.WriterOption {
 	return []parquet.WriterOption{
-		parquet.Compression(codec),
+		parquet.Compression(&parquet.Zstd),
 		parquet.PageBufferSize(pageBufferSize),
 		parquet.MaxRowsPerRowGroup(rowGroupRows),
 	}
