@@ -13,30 +13,43 @@ const sample = `{"id":900000003,"amount":{"amount":248.71766639999998,"currency"
 "sale":19.99,"comma":"12,50","date":"2026-10-05T14:22:11","status":"deleted",
 "refs":{"clickRef":"abc","clickRef2":null,"clickRef3":""},"name":"Müller-Café","big":12345678901234567890}`
 
-func evalAll(t *testing.T, exprs map[string]string) map[string]ref.Val {
-	t.Helper()
+// recordPrograms compiles srcs, record programs in Europe/London, and
+// returns them with a record view whose tables and account values are
+// given.
+func recordPrograms(tb testing.TB, srcs []string, tables, account map[string]any) ([]*Program, *Record) {
+	tb.Helper()
 	london, _ := time.LoadLocation("Europe/London")
 	env, err := NewEnv(RecordScope, london)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	ps := NewPrograms(env, london)
-	progs := map[string]*Program{}
-	for name, src := range exprs {
+	var progs []*Program
+	for _, src := range srcs {
 		p, err := ps.Add(src)
 		if err != nil {
-			t.Fatalf("%s: %v", name, err)
+			tb.Fatalf("%s: %v", src, err)
 		}
-		progs[name] = p
+		progs = append(progs, p)
 	}
 	if err := ps.Build(); err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
+	}
+	return progs, ps.Tree().NewRecord(Vars(map[string]any{"tables": tables, "account": account}))
+}
+
+func evalAll(t *testing.T, exprs map[string]string) map[string]ref.Val {
+	t.Helper()
+	var names, srcs []string
+	for name, src := range exprs {
+		names, srcs = append(names, name), append(srcs, src)
 	}
 	tables := map[string]any{"status": map[string]string{"pending": "pending", "deleted": "declined"}}
-	rec := ps.Tree().NewRecord(Vars(map[string]any{"tables": tables, "account": map[string]any{"id": "1", "currency": "GBP"}}))
+	progs, rec := recordPrograms(t, srcs, tables, map[string]any{"id": "1", "currency": "GBP"})
 	rec.Reset(gjson.Parse(sample))
 	out := map[string]ref.Val{}
-	for name, p := range progs {
+	for i, p := range progs {
+		name := names[i]
 		v, err := p.Eval(rec)
 		if err != nil {
 			out[name] = types.NewErr("%v", err)

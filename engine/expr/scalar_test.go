@@ -2,7 +2,6 @@ package expr
 
 import (
 	"testing"
-	"time"
 
 	"github.com/google/cel-go/common/types"
 	"github.com/google/cel-go/common/types/ref"
@@ -67,29 +66,12 @@ var scalarValues = []string{
 // account values.
 func scalarPrograms(tb testing.TB, srcs []string) ([]*Program, *Record) {
 	tb.Helper()
-	london, _ := time.LoadLocation("Europe/London")
-	env, err := NewEnv(RecordScope, london)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	ps := NewPrograms(env, london)
-	var progs []*Program
-	for _, src := range srcs {
-		p, err := ps.Add(src)
-		if err != nil {
-			tb.Fatalf("%s: %v", src, err)
-		}
-		progs = append(progs, p)
-	}
-	if err := ps.Build(); err != nil {
-		tb.Fatal(err)
-	}
 	tables := map[string]any{
 		"status": map[string]string{"a": "approved", "pending": "pending", "1": "one", "true": "yes"},
 		"mixed":  map[string]any{"a": "approved", "b": 2},
 	}
 	account := map[string]any{"id": "42", "currency": "EUR", "none": nil}
-	return progs, ps.Tree().NewRecord(Vars(map[string]any{"tables": tables, "account": account}))
+	return recordPrograms(tb, srcs, tables, account)
 }
 
 // record is the JSON object with fields v and w ("" leaves one out).

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -16,17 +17,39 @@ import (
 	"github.com/afflake/afflake/engine/spec"
 )
 
-func loadSpec(tb testing.TB, name string) *spec.Spec {
+// loadSpecs loads the project's specs and returns them with their names
+// in order.
+func loadSpecs(tb testing.TB) (*spec.Set, []string) {
 	tb.Helper()
 	set, errs := spec.Load(filepath.Join("..", "..", "specs"))
 	if len(errs) > 0 {
 		tb.Fatal(errs)
 	}
+	names := set.Names()
+	sort.Strings(names)
+	return set, names
+}
+
+func loadSpec(tb testing.TB, name string) *spec.Spec {
+	tb.Helper()
+	set, _ := loadSpecs(tb)
 	sp, ok := set.Specs[name]
 	if !ok {
 		tb.Fatalf("no spec %s", name)
 	}
 	return sp
+}
+
+// mapInto maps rec into u and the current row of tb, commits the row and
+// empties tb when full, as a transform fills its batches.
+func mapInto(b *testing.B, m *Mapper, rec gjson.Result, lin Lineage, u *row.Unified, tb *lake.TableBatch) {
+	if err := m.MapBatch(rec, lin, u, tb, true); err != nil {
+		b.Fatal(err)
+	}
+	tb.Commit()
+	if tb.Len() == 1024 {
+		tb.Reset()
+	}
 }
 
 func awinRecords(b *testing.B) []gjson.Result {
@@ -75,13 +98,7 @@ func BenchmarkMapAwinBatch(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if err := m.MapBatch(recs[i%len(recs)], lin, &u, tb, true); err != nil {
-			b.Fatal(err)
-		}
-		tb.Commit()
-		if tb.Len() == 1024 {
-			tb.Reset()
-		}
+		mapInto(b, m, recs[i%len(recs)], lin, &u, tb)
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
 }
@@ -110,13 +127,7 @@ func BenchmarkMapAwinPage(b *testing.B) {
 		if !ok {
 			b.Fatalf("record at %d not read in one pass", at)
 		}
-		if err := m.MapBatch(rec, lin, &u, tb, true); err != nil {
-			b.Fatal(err)
-		}
-		tb.Commit()
-		if tb.Len() == 1024 {
-			tb.Reset()
-		}
+		mapInto(b, m, rec, lin, &u, tb)
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
 }

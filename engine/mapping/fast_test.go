@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -29,12 +28,7 @@ import (
 // typed evaluation gives a value, it must convert to the column value
 // CEL's does.
 func TestProgramsAgreeWithCEL(t *testing.T) {
-	set, errs := spec.Load(filepath.Join("..", "..", "specs"))
-	if len(errs) > 0 {
-		t.Fatal(errs)
-	}
-	names := set.Names()
-	sort.Strings(names)
+	set, names := loadSpecs(t)
 	checked, typedChecked := 0, 0
 	for _, name := range names {
 		sp := set.Specs[name]
@@ -203,12 +197,7 @@ func variants(rec string) []string {
 // own). The unified rows must be equal, and the network tables written
 // from the two must be the same bytes.
 func TestBatchMatchesMap(t *testing.T) {
-	set, errs := spec.Load(filepath.Join("..", "..", "specs"))
-	if len(errs) > 0 {
-		t.Fatal(errs)
-	}
-	names := set.Names()
-	sort.Strings(names)
+	set, names := loadSpecs(t)
 	lin := Lineage{RunID: "r1", RawRef: "f#0", FetchedAt: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)}
 	compared := 0
 	for _, name := range names {
