@@ -155,6 +155,55 @@ func Load(paths ...string) (*Set, Errors) {
 	return set, errs.Sort()
 }
 
+// LoadNetworks loads the specs of the named networks from dir: each
+// network's own file (<name>.cue) and the files that declare no network
+// (shared definitions), not the other specs. A command that needs a few
+// networks so skips compiling the rest, and a broken spec elsewhere does
+// not stop it. When a named network has no file of its own, or another
+// file declares it too, the whole directory is loaded, so that the
+// errors are the ones Load reports. Without names it is Load(dir).
+func LoadNetworks(dir string, names ...string) (*Set, Errors) {
+	if len(names) == 0 {
+		return Load(dir)
+	}
+	all, err := filepath.Glob(filepath.Join(dir, "*.cue"))
+	if err != nil || len(all) == 0 {
+		return Load(dir)
+	}
+	want := map[string]bool{}
+	for _, n := range names {
+		want[n] = false
+	}
+	var files []string
+	for _, f := range all {
+		name := strings.TrimSuffix(filepath.Base(f), ".cue")
+		if _, ok := want[name]; ok {
+			want[name] = true
+			files = append(files, f)
+			continue
+		}
+		src, err := os.ReadFile(f)
+		if err != nil {
+			return Load(dir)
+		}
+		declared := declaredNetworks(f, src)
+		for _, d := range declared {
+			if _, ok := want[d]; ok {
+				return Load(dir) // declared outside its own file: Load says so
+			}
+		}
+		if len(declared) == 0 {
+			files = append(files, f)
+		}
+	}
+	for _, found := range want {
+		if !found {
+			return Load(dir)
+		}
+	}
+	return Load(files...)
+}
+
 // decodeFields decodes each top-level field of the network on its own,
 // so that one broken field leaves the others decoded.
 func decodeFields(v cue.Value, n *Network) error {

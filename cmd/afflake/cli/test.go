@@ -22,11 +22,11 @@ func runTest(args []string, stdout, stderr io.Writer) int {
 	if st, ok := parse(fs, args); !ok {
 		return st
 	}
-	set, ok := loadSpecs(stderr, *specs)
+	networks := fs.Args()
+	set, ok := loadSpecs(stderr, *specs, networks...)
 	if !ok {
 		return ExitUsage
 	}
-	networks := fs.Args()
 	if len(networks) == 0 {
 		networks = set.Names()
 	}

@@ -42,7 +42,7 @@ func runTransform(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return ExitUsage
 	}
-	set, ok := loadSpecs(stderr, *specs)
+	set, ok := loadSpecs(stderr, *specs, *network)
 	if !ok {
 		return ExitUsage
 	}

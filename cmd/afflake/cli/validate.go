@@ -31,9 +31,10 @@ func runValidate(args []string, stdout, stderr io.Writer) int {
 	return ExitOK
 }
 
-// loadSpecs loads the specs or prints their errors; ok false means exit 2.
-func loadSpecs(stderr io.Writer, dir string) (*spec.Set, bool) {
-	set, errs := spec.Load(dir)
+// loadSpecs loads the specs (only the named networks', when names are
+// given) or prints their errors; ok false means exit 2.
+func loadSpecs(stderr io.Writer, dir string, names ...string) (*spec.Set, bool) {
+	set, errs := spec.LoadNetworks(dir, names...)
 	if len(errs) > 0 {
 		for _, e := range errs {
 			fmt.Fprintln(stderr, e.Pretty())
