@@ -72,21 +72,60 @@ var cjSchema = gqlSchema{
 		"count": {}, "limit": {}, "payloadComplete": {}, "maxCommissionId": {},
 		"records": {typ: "PublisherCommission"},
 	},
+	// Every field of the live schema's PublisherCommission.
 	"PublisherCommission": {
 		"actionStatus": {}, "actionTrackerId": {}, "actionTrackerName": {}, "actionType": {},
-		"advertiserId": {}, "advertiserName": {}, "clickDate": {}, "commissionId": {},
-		"concludingDeviceType": {}, "correctionReason": {}, "country": {}, "eventDate": {},
-		"initiatingDeviceType": {}, "lockingDate": {}, "orderId": {}, "original": {},
-		"originalActionId": {}, "postingDate": {}, "pubCommissionAmountPubCurrency": {},
-		"pubCommissionAmountUsd": {}, "saleAmountPubCurrency": {}, "shopperId": {}, "coupon": {},
-		"validationStatus": {}, "websiteId": {}, "websiteName": {},
+		"advertiserId": {}, "advertiserName": {}, "aid": {}, "clickDate": {}, "clickReferringURL": {},
+		"commissionId": {}, "concludingBrowser": {}, "concludingDeviceName": {},
+		"concludingDeviceType": {}, "correctionReason": {}, "country": {}, "coupon": {},
+		"eventDate": {}, "initiatingBrowser": {}, "initiatingDeviceName": {}, "initiatingDeviceType": {},
+		"isCrossDevice": {}, "lockingDate": {}, "lockingMethod": {},
+		"orderDiscountAdvCurrency": {}, "orderDiscountOrigCurrency": {}, "orderDiscountPubCurrency": {},
+		"orderDiscountUsd": {}, "orderId": {}, "original": {}, "originalActionId": {}, "postingDate": {},
+		"pubCommissionAmountPubCurrency": {}, "pubCommissionAmountUsd": {}, "publisherId": {},
+		"publisherName": {}, "reviewedStatus": {}, "saleAmountAdvCurrency": {}, "saleAmountPubCurrency": {},
+		"saleAmountUsd": {}, "shopperId": {}, "sid": {}, "siteToStoreOffer": {}, "situations": {},
+		"source": {}, "validationStatus": {}, "websiteId": {}, "websiteName": {},
 		"verticalAttributes": {typ: "VerticalAttributes"},
+		"customPixel":        {typ: "VerticalAttributes"},
+		"situationDetails":   {typ: "Situation"},
 		"items":              {typ: "PublisherItem"},
 	},
-	"VerticalAttributes": {"custStatus": {}},
+	"VerticalAttributes": cjVerticalAttributes(),
+	"Situation":          {"id": {}, "name": {}},
 	"PublisherItem": {
-		"quantity": {}, "perItemSaleAmountPubCurrency": {}, "totalCommissionPubCurrency": {}, "sku": {},
+		"commissionItemId": {}, "discountAdvCurrency": {}, "discountPubCurrency": {}, "discountUsd": {},
+		"itemListId": {}, "perItemSaleAmountAdvCurrency": {}, "perItemSaleAmountPubCurrency": {},
+		"perItemSaleAmountUsd": {}, "quantity": {}, "sku": {}, "situations": {},
+		"totalCommissionAdvCurrency": {}, "totalCommissionPubCurrency": {}, "totalCommissionUsd": {},
+		"situationDetails": {typ: "Situation"},
 	},
+}
+
+// cjVerticalAttributes is the live schema's PublisherVerticalAttributes:
+// advertiser-supplied strings, of which the emulator fills custStatus
+// and custCountry.
+func cjVerticalAttributes() map[string]gqlFieldDef {
+	m := map[string]gqlFieldDef{}
+	for _, f := range strings.Fields(`age annualFee applicationStatus apr aprTransfer aprTransferTime
+		bookingDate bookingStatus bookingValuePostTax bookingValuePreTax brand brandId businessUnit
+		campaignId campaignName cardCategory carOptions cashAdvanceFee category city class
+		confirmationNumber contractLength contractType countryCode couponDiscount couponType
+		creditLine creditQuality creditReport cruiseType custCountry custPostCode custSegment
+		custStatus custType customerLocation delivery description destCity destCountry destState
+		destinationId domestic dropoffIata dropoffId duration endDateTime flightFareType
+		flightOptions flightType flyerMiles fundedAmount fundedCurrency genre guests iata
+		introductoryApr introductoryAprTime itemId itemName itemType itineraryId lifestage location
+		loyaltyEarned loyaltyFirstTimeSignup loyaltyLevel loyaltyRedeemed loyaltyStatus minBalance
+		minDeposit minStayDuration noCancellation orCity orCountry orState paidAtBookingPostTax
+		paidAtBookingPreTax paymentMethod paymentModel pickupIata pickupId platformId pointOfSale
+		port preorder prepaid prequalify promotion promotionAmount promotionConditionThreshold
+		promotionConditionType promotionEnds promotionStarts promotionType quantity rating rooms
+		roomType serviceType shipName startDateTime state subscriptionFee subscriptionLength
+		taxAmount taxType transferFee travelType tripType upsell`) {
+		m[f] = gqlFieldDef{}
+	}
+	return m
 }
 
 func cjError(status int, msg string) *response {
@@ -361,14 +400,40 @@ func cjRecord(t *txn, clock time.Time, sel []*gqlField) obj {
 			v = strconv.FormatInt(t.adv.id, 10)
 		case "advertiserName":
 			v = t.adv.name
+		case "aid":
+			v = strconv.FormatInt(t.adID, 10)
 		case "clickDate":
 			v = z(t.clickAt)
+		case "clickReferringURL":
+			v = t.site.url
 		case "commissionId":
 			v = t.id
 		case "concludingDeviceType":
 			v = cjDevice(t.txDevice)
 		case "initiatingDeviceType":
 			v = cjDevice(t.clickDevice)
+		case "concludingDeviceName":
+			v = t.txDevice
+		case "initiatingDeviceName":
+			v = t.clickDevice
+		case "isCrossDevice":
+			v = t.clickDevice != t.txDevice
+		case "lockingMethod":
+			// Locking on the 10th of the next month is FIXED_DATE.
+			v = "FIXED_DATE"
+		case "publisherId":
+			v = t.acct.id
+		case "publisherName":
+			v = "Sandbox publisher " + t.acct.id
+		case "saleAmountUsd":
+			v = usdOf(t.acct, t.sale).text
+		case "sid":
+			// deprecated for shopperId, and the same value
+			if t.subIDs[0] != "" {
+				v = t.subIDs[0]
+			}
+		case "situations", "situationDetails":
+			v = []any{}
 		case "correctionReason":
 			if t.correctionReason != "" {
 				v = t.correctionReason
@@ -411,7 +476,7 @@ func cjRecord(t *txn, clock time.Time, sel []*gqlField) obj {
 			v = t.site.id
 		case "websiteName":
 			v = t.site.name
-		case "verticalAttributes":
+		case "verticalAttributes", "customPixel":
 			va := obj{}
 			for _, sf := range f.sel {
 				var x any
@@ -424,6 +489,11 @@ func cjRecord(t *txn, clock time.Time, sel []*gqlField) obj {
 						x = "New"
 					case 2:
 						x = "Returning"
+					}
+				case "custCountry":
+					// advertiser-supplied, and only by some advertisers
+					if t.customer != 0 {
+						x = t.country
 					}
 				}
 				va = append(va, kv{sf.key(), x})
@@ -440,8 +510,18 @@ func cjRecord(t *txn, clock time.Time, sel []*gqlField) obj {
 					x = 1
 				case "perItemSaleAmountPubCurrency":
 					x = t.sale.text
-				case "totalCommissionPubCurrency":
+				case "totalCommissionPubCurrency", "totalCommissionAdvCurrency":
 					x = t.comm.text
+				case "perItemSaleAmountAdvCurrency":
+					x = t.sale.text
+				case "perItemSaleAmountUsd":
+					x = usdOf(t.acct, t.sale).text
+				case "totalCommissionUsd":
+					x = t.commUSD.text
+				case "commissionItemId":
+					x = t.id + "1"
+				case "situations", "situationDetails":
+					x = []any{}
 				case "sku":
 					x = "SKU-" + strconv.FormatInt(t.adID, 10)
 				}
