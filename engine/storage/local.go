@@ -11,12 +11,19 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // tmpName is the directory under a local lake's root where files are
 // staged before they are renamed to their key. It is not part of the lake:
 // List never returns keys under it and no key may start with it.
 const tmpName = "_tmp"
+
+// StaleAfter is how long a staged entry may sit untouched under _tmp
+// before opening the lake removes it. A run that crashed leaves its staged
+// files there (never visible in the lake); a live run touches its files far
+// more often than this.
+const StaleAfter = 24 * time.Hour
 
 // LocalStore is a lake in a local directory. Every key is a file under the
 // root; writes go to a temporary file under <root>/_tmp, are fsynced, and
@@ -25,8 +32,9 @@ const tmpName = "_tmp"
 // A LocalStore is safe for concurrent use. Two concurrent writes of the
 // same key both succeed; the last rename wins.
 type LocalStore struct {
-	root string
-	tmp  string
+	root  string
+	tmp   string
+	swept int
 }
 
 var _ Store = (*LocalStore)(nil)
@@ -45,7 +53,50 @@ func Local(root string) (*LocalStore, error) {
 	if err := s.probe(); err != nil {
 		return nil, err
 	}
+	s.swept = s.sweep(time.Now())
 	return s, nil
+}
+
+// Swept is the number of stale staged entries (see StaleAfter) that
+// opening the lake removed.
+func (s *LocalStore) Swept() int { return s.swept }
+
+// sweep removes the entries of the staging directory that nothing has
+// modified for StaleAfter before now (a directory counts as modified when
+// anything in it was), and returns how many it removed. It is best effort:
+// an entry it cannot read or remove is left for the next time.
+func (s *LocalStore) sweep(now time.Time) int {
+	entries, err := os.ReadDir(s.tmp)
+	if err != nil {
+		return 0
+	}
+	n := 0
+	for _, e := range entries {
+		p := filepath.Join(s.tmp, e.Name())
+		if latest, ok := lastModified(p); ok && now.Sub(latest) > StaleAfter && os.RemoveAll(p) == nil {
+			n++
+		}
+	}
+	return n
+}
+
+// lastModified is the latest modification time of path and, for a
+// directory, of everything in it; ok is false when any of it cannot be read.
+func lastModified(path string) (latest time.Time, ok bool) {
+	err := filepath.WalkDir(path, func(_ string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		if t := fi.ModTime(); t.After(latest) {
+			latest = t
+		}
+		return nil
+	})
+	return latest, err == nil
 }
 
 // probe creates the root and the staging directory if needed and proves

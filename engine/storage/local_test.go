@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 func newStore(t *testing.T) *LocalStore {
@@ -447,5 +448,59 @@ func TestCanceledContext(t *testing.T) {
 	}
 	if _, err := s.Open(ctx, "k"); !errors.Is(err, context.Canceled) {
 		t.Errorf("Open err = %v", err)
+	}
+}
+
+// TestLocalSweepsStaleStaging: opening a lake removes what crashed runs
+// left under _tmp, untouched for StaleAfter, and keeps everything newer,
+// including an old directory with a fresh file in it.
+func TestLocalSweepsStaleStaging(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "lake")
+	tmp := filepath.Join(root, "_tmp")
+	old := time.Now().Add(-StaleAfter - time.Hour)
+	write := func(name string, mod time.Time) {
+		t.Helper()
+		p := filepath.Join(tmp, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(p, mod, mod); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("r1-1.tmp", old)                      // a crashed run's Parquet
+	write("spool-1/a", old)                     // a crashed run's spool
+	write("spool-2/a", old)                     // a live run's spool, with
+	write("spool-2/b", time.Now())              // a file written just now
+	write(".put-2", time.Now().Add(-time.Hour)) // a live write
+	for _, d := range []string{"spool-1", "spool-2"} {
+		if err := os.Chtimes(filepath.Join(tmp, d), old, old); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, err := Local(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Swept() != 2 {
+		t.Errorf("Swept() = %d, want 2", s.Swept())
+	}
+	var left []string
+	filepath.WalkDir(tmp, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			rel, _ := filepath.Rel(tmp, p)
+			left = append(left, filepath.ToSlash(rel))
+		}
+		return nil
+	})
+	if want := []string{".put-2", "spool-2/a", "spool-2/b"}; !reflect.DeepEqual(left, want) {
+		t.Errorf("left under _tmp: %v, want %v", left, want)
+	}
+	// Opening it again removes nothing more.
+	if s, err = Local(root); err != nil || s.Swept() != 0 {
+		t.Errorf("second open: swept %d, err %v", s.Swept(), err)
 	}
 }

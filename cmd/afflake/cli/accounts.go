@@ -140,6 +140,15 @@ func dateRange(from, to string) (time.Time, time.Time, error) {
 	return f, t, nil
 }
 
+// reportSwept says how many files of crashed runs opening a local lake
+// removed from its staging directory.
+func reportSwept(stderr io.Writer, cmd string, store storage.Store) {
+	if l, ok := store.(*storage.LocalStore); ok && l.Swept() > 0 {
+		fmt.Fprintf(stderr, "afflake %s: removed %d staged entries left in %s by runs that stopped (untouched for %v)\n",
+			cmd, l.Swept(), l.TempDir(), storage.StaleAfter)
+	}
+}
+
 // openLake opens the lake and proves it can be written before anything
 // else happens: a lake path that cannot be written, a bucket that does
 // not exist or expired credentials stop the command before any request
@@ -153,6 +162,7 @@ func openLake(ctx context.Context, stderr io.Writer, cmd, location string) (stor
 		fmt.Fprintf(stderr, "afflake %s: %v\n", cmd, err)
 		return nil, nil, false
 	}
+	reportSwept(stderr, cmd, store)
 	release := func() {
 		if c, ok := store.(io.Closer); ok {
 			c.Close()

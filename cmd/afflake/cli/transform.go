@@ -61,6 +61,7 @@ func runTransform(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "afflake transform: %v\n", err)
 		return ExitUsage
 	}
+	reportSwept(stderr, "transform", store)
 	now := time.Now().UTC()
 	if *runID == "" {
 		*runID = "transform-" + now.Format("20060102T150405Z")
