@@ -105,7 +105,7 @@ func same(got ref.Val, gerr error, want ref.Val, werr error) bool {
 	return fmt.Sprintf("%v", got.Value()) == fmt.Sprintf("%v", want.Value())
 }
 
-func fixtureRecords(t *testing.T, sp *spec.Spec) []string {
+func fixtureRecords(t testing.TB, sp *spec.Spec) []string {
 	dir := filepath.Join("..", "..", "testdata", sp.Name)
 	entries, err := os.ReadDir(dir)
 	if err != nil {
@@ -252,4 +252,55 @@ func TestBatchMatchesMap(t *testing.T) {
 	if compared < 100 {
 		t.Errorf("%d records compared", compared)
 	}
+}
+
+// FuzzMapMatchesBatch maps arbitrary records with every spec, seeded with
+// the fixtures: Map and MapBatch never panic, fail alike, and give the
+// same unified row, which the lake accepts unless the record is not valid
+// UTF-8 (the lake's check then quarantines it).
+func FuzzMapMatchesBatch(f *testing.F) {
+	set, names := loadSpecs(f)
+	for _, name := range names {
+		for _, rec := range fixtureRecords(f, set.Specs[name]) {
+			f.Add(rec)
+		}
+	}
+	type mappers struct {
+		byMap, byBatch *Mapper
+		cols           []lake.Column
+		batch          *lake.TableBatch
+	}
+	all := make([]mappers, len(names))
+	for i, name := range names {
+		sp := set.Specs[name]
+		acct := Account{ID: "a1", Currency: "EUR", Extra: map[string]string{"site": "s1"}}
+		cols := TableColumns(sp)
+		all[i] = mappers{New(sp, acct), New(sp, acct), cols, lake.NewTableBatch(cols, 1)}
+	}
+	lin := Lineage{RunID: "r1", RawRef: "f#0", FetchedAt: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)}
+	f.Fuzz(func(t *testing.T, src string) {
+		if !gjson.Valid(src) {
+			return
+		}
+		rec := gjson.Parse(src)
+		for i, m := range all {
+			var um, ub row.Unified
+			vals := make([]any, len(m.cols))
+			errMap := m.byMap.Map(rec, lin, &um, vals)
+			errBatch := m.byBatch.MapBatch(rec, lin, &ub, m.batch, utf8.ValidString(src))
+			m.batch.Reset()
+			if fmt.Sprint(errMap) != fmt.Sprint(errBatch) {
+				t.Fatalf("%s: %s: Map %v, MapBatch %v", names[i], src, errMap, errBatch)
+			}
+			if errMap != nil {
+				continue
+			}
+			if !reflect.DeepEqual(um, ub) {
+				t.Fatalf("%s: %s: unified rows differ:\nMap      %+v\nMapBatch %+v", names[i], src, um, ub)
+			}
+			if err := lake.ValidateUnified([]row.Unified{um}); err != nil && utf8.ValidString(src) {
+				t.Fatalf("%s: %s: the lake refuses the row: %v", names[i], src, err)
+			}
+		}
+	})
 }
