@@ -1,6 +1,7 @@
 package transform
 
 import (
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -32,34 +33,65 @@ func TestEachMatchesExtract(t *testing.T) {
 		`[{},{"a":{}}]`,
 	}
 	for _, src := range arrays {
-		arr := gjson.Parse(src)
-		if !arr.IsArray() {
+		if !gjson.Parse(src).IsArray() {
 			t.Fatalf("%s is not an array", src)
 		}
-		type got struct {
-			i   int
-			raw string
-			typ gjson.Type
+		checkEach(t, sp, src)
+	}
+}
+
+// FuzzEachMatchesExtract: for any valid JSON array, seeded with the
+// arrays above and the fixtures' bodies, the one-pass reading yields the
+// records gjson does.
+func FuzzEachMatchesExtract(f *testing.F) {
+	set, errs := spec.Load(filepath.Join("..", "..", "specs"))
+	if len(errs) > 0 {
+		f.Fatal(errs)
+	}
+	sp := set.Specs["awin"]
+	bodies, _ := filepath.Glob(filepath.Join("..", "..", "testdata", "*", "*.json"))
+	for _, b := range bodies {
+		if src, err := os.ReadFile(b); err == nil {
+			f.Add(string(src))
 		}
-		var want, have []got
-		gjson.Parse(src).ForEach(func(_, v gjson.Result) bool {
-			want = append(want, got{len(want), v.Raw, v.Type})
-			return true
-		})
-		w := &worker{m: mapping.New(sp, mapping.Account{ID: "a"})}
-		if err := w.each(arr, func(i int, rec gjson.Result) error {
-			have = append(have, got{i, rec.Raw, rec.Type})
-			return nil
-		}); err != nil {
-			t.Fatal(err)
+	}
+	f.Add(`[{"a":1},{"b":{"c":[1,2,{"d":"}"}]}} , {"e":"\"]"}]`)
+	f.Add(`[{"a":1},2,"x",null,{"b":2},[1],{"c":3}]`)
+	f.Fuzz(func(t *testing.T, src string) {
+		if !gjson.Valid(src) || !gjson.Parse(src).IsArray() {
+			return
 		}
-		if len(have) != len(want) {
-			t.Fatalf("%s: %d records, want %d", src, len(have), len(want))
-		}
-		for k := range want {
-			if have[k] != want[k] {
-				t.Errorf("%s: record %d is %+v, want %+v", src, k, have[k], want[k])
-			}
+		checkEach(t, sp, src)
+	})
+}
+
+// checkEach compares the workers' reading of the array src with gjson's.
+func checkEach(t *testing.T, sp *spec.Spec, src string) {
+	t.Helper()
+	arr := gjson.Parse(src)
+	type got struct {
+		i   int
+		raw string
+		typ gjson.Type
+	}
+	var want, have []got
+	arr.ForEach(func(_, v gjson.Result) bool {
+		want = append(want, got{len(want), v.Raw, v.Type})
+		return true
+	})
+	w := &worker{m: mapping.New(sp, mapping.Account{ID: "a"})}
+	if err := w.each(arr, func(i int, rec gjson.Result) error {
+		have = append(have, got{i, rec.Raw, rec.Type})
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(have) != len(want) {
+		t.Fatalf("%s: %d records, want %d", src, len(have), len(want))
+	}
+	for k := range want {
+		if have[k] != want[k] {
+			t.Errorf("%s: record %d is %+v, want %+v", src, k, have[k], want[k])
 		}
 	}
 }
