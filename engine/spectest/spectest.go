@@ -1,6 +1,7 @@
 // Package spectest runs a spec's fixtures, stored response bodies under
 // testdata/<network>/, through its mapping and compares the unified rows
-// with golden JSON Lines files: the analyst's loop after editing a spec.
+// and the network's own table rows with golden JSON Lines files: the
+// analyst's loop after editing a spec.
 package spectest
 
 import (
@@ -17,27 +18,35 @@ import (
 
 	"github.com/tidwall/gjson"
 
+	"github.com/afflake/afflake/engine/decimal"
 	"github.com/afflake/afflake/engine/extract"
+	"github.com/afflake/afflake/engine/lake"
 	"github.com/afflake/afflake/engine/mapping"
 	"github.com/afflake/afflake/engine/row"
 	"github.com/afflake/afflake/engine/spec"
 )
 
-// GoldenSuffix ends the name of a fixture's golden file.
-const GoldenSuffix = ".golden.jsonl"
+// GoldenSuffix ends the name of a fixture's golden file of unified rows,
+// TableGoldenSuffix that of its golden network-table rows.
+const (
+	GoldenSuffix      = ".golden.jsonl"
+	TableGoldenSuffix = ".table.golden.jsonl"
+)
 
 // Result is the outcome of one fixture.
 type Result struct {
-	Fixture string   // the body file
-	Golden  string   // its golden file
-	Records int      // records in the body
-	Diffs   []string // differences, one per field; empty when it passes
-	Updated bool     // the golden file was (re)written
-	Err     error    // the fixture could not be run
+	Fixture     string   // the body file
+	Golden      string   // its golden file of unified rows
+	TableGolden string   // its golden file of network-table rows
+	Records     int      // records in the body
+	Diffs       []string // differences of the unified rows, one per field
+	TableDiffs  []string // differences of the network-table rows
+	Updated     bool     // the golden files were (re)written
+	Err         error    // the fixture could not be run
 }
 
-// Passed reports whether the fixture matched its golden file.
-func (r *Result) Passed() bool { return r.Err == nil && len(r.Diffs) == 0 }
+// Passed reports whether the fixture matched its golden files.
+func (r *Result) Passed() bool { return r.Err == nil && len(r.Diffs) == 0 && len(r.TableDiffs) == 0 }
 
 // Account reads testdata/<network>/account.json ({"id", "currency", …});
 // without one the account is "fixture" with no currency.
@@ -109,68 +118,113 @@ func Run(sp *spec.Spec, dir string, update bool) ([]Result, error) {
 }
 
 func runOne(sp *spec.Spec, acct mapping.Account, file string, update bool) Result {
-	res := Result{Fixture: file, Golden: strings.TrimSuffix(file, filepath.Ext(file)) + GoldenSuffix}
-	got, err := Map(sp, acct, file)
+	base := strings.TrimSuffix(file, filepath.Ext(file))
+	res := Result{Fixture: file, Golden: base + GoldenSuffix, TableGolden: base + TableGoldenSuffix}
+	got, gotTable, err := Map(sp, acct, file)
 	if err != nil {
 		res.Err = err
 		return res
 	}
 	res.Records = len(got)
 	if update {
-		var b bytes.Buffer
-		for _, g := range got {
-			b.Write(g)
-			b.WriteByte('\n')
-		}
-		if err := os.WriteFile(res.Golden, b.Bytes(), 0o644); err != nil {
-			res.Err = err
-		}
 		res.Updated = true
+		for _, g := range []struct {
+			path  string
+			lines [][]byte
+		}{{res.Golden, got}, {res.TableGolden, gotTable}} {
+			var b bytes.Buffer
+			for _, l := range g.lines {
+				b.Write(l)
+				b.WriteByte('\n')
+			}
+			if err := os.WriteFile(g.path, b.Bytes(), 0o644); err != nil {
+				res.Err = err
+				return res
+			}
+		}
 		return res
 	}
 	want, err := readLines(res.Golden)
+	if err == nil {
+		res.Diffs = Diff(got, want)
+		want, err = readLines(res.TableGolden)
+	}
 	if err != nil {
 		res.Err = fmt.Errorf("%w (run with --update to create it)", err)
 		return res
 	}
-	res.Diffs = Diff(got, want)
+	res.TableDiffs = Diff(gotTable, want)
 	return res
 }
 
-// Map maps every record of a fixture and returns one golden line each.
-func Map(sp *spec.Spec, acct mapping.Account, file string) ([][]byte, error) {
+// Map maps every record of a fixture and returns one golden line each,
+// of its unified row and of its network-table row.
+func Map(sp *spec.Spec, acct mapping.Account, file string) (unified, table [][]byte, err error) {
 	body, err := os.ReadFile(file)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	doc, err := extract.Read(body, sp.Response)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	arr, err := doc.Records()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	m := mapping.New(sp, acct)
-	names := mapping.TableColumns(sp)
-	vals := make([]any, len(names))
+	cols := mapping.TableColumns(sp)
+	vals := make([]any, len(cols))
 	lin := mapping.Lineage{RunID: "test", FetchedAt: time.Unix(0, 0)}
-	var out [][]byte
 	err = extract.Each(arr, func(i int, rec gjson.Result) error {
 		var u row.Unified
-		var line []byte
 		if err := m.Map(rec, lin, &u, vals); err != nil {
-			line, _ = json.Marshal(struct {
+			line, _ := json.Marshal(struct {
 				Record      int    `json:"record"`
 				Quarantined string `json:"quarantined"`
 			}{i, err.Error()})
-		} else {
-			line = Golden(i, &u)
+			unified, table = append(unified, line), append(table, line)
+			return nil
 		}
-		out = append(out, line)
+		unified = append(unified, Golden(i, &u))
+		table = append(table, TableGolden(i, cols[:len(sp.Cols)], vals))
 		return nil
 	})
-	return out, err
+	return unified, table, err
+}
+
+// TableGolden renders the declared columns of a network-table row as a
+// golden line, in the spec's order: decimals as exact text, times in
+// RFC 3339 UTC, JSON columns as the JSON they hold. The lineage columns
+// (account, raw record, run) are left out.
+func TableGolden(record int, cols []lake.Column, vals []any) []byte {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, `{"record":%d`, record)
+	for i, c := range cols {
+		var j []byte
+		switch v := vals[i].(type) {
+		case nil:
+			j = []byte("null")
+		case time.Time:
+			j, _ = json.Marshal(v.UTC().Format(time.RFC3339Nano))
+		case decimal.Decimal:
+			j, _ = json.Marshal(v.String())
+		case string:
+			if c.Type == "json" && json.Valid([]byte(v)) {
+				var buf bytes.Buffer
+				if json.Compact(&buf, []byte(v)) == nil {
+					j = buf.Bytes()
+					break
+				}
+			}
+			j, _ = json.Marshal(v)
+		default:
+			j, _ = json.Marshal(v)
+		}
+		fmt.Fprintf(&b, `,%q:%s`, c.Name, j)
+	}
+	b.WriteByte('}')
+	return b.Bytes()
 }
 
 // Golden renders a unified row as a golden line: the contract's columns

@@ -55,12 +55,20 @@ func runTest(args []string, stdout, stderr io.Writer) int {
 				fmt.Fprintf(stdout, "FAIL %s %s: %v\n", name, r.Fixture, r.Err)
 				failed++
 			case r.Updated:
-				fmt.Fprintf(stdout, "wrote %s (%d records)\n", r.Golden, r.Records)
+				fmt.Fprintf(stdout, "wrote %s and %s (%d records)\n", r.Golden, r.TableGolden, r.Records)
 				passed++
-			case len(r.Diffs) > 0:
-				fmt.Fprintf(stdout, "FAIL %s %s: %d difference(s) from %s\n", name, r.Fixture, len(r.Diffs), r.Golden)
-				for _, d := range r.Diffs {
-					fmt.Fprintf(stdout, "    %s\n", d)
+			case !r.Passed():
+				for _, g := range []struct {
+					file  string
+					diffs []string
+				}{{r.Golden, r.Diffs}, {r.TableGolden, r.TableDiffs}} {
+					if len(g.diffs) == 0 {
+						continue
+					}
+					fmt.Fprintf(stdout, "FAIL %s %s: %d difference(s) from %s\n", name, r.Fixture, len(g.diffs), g.file)
+					for _, d := range g.diffs {
+						fmt.Fprintf(stdout, "    %s\n", d)
+					}
 				}
 				failed++
 			default:

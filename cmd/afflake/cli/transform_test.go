@@ -6,10 +6,12 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/afflake/afflake/engine/decimal"
 	"github.com/afflake/afflake/engine/lake/duckdb"
+	"github.com/afflake/afflake/engine/spectest"
 )
 
 // TestTransformFixturesReadByDuckDB maps every network's fixtures with
@@ -70,11 +72,14 @@ func TestTransformFixturesReadByDuckDB(t *testing.T) {
 // goldenSums adds up the golden rows of a network's fixtures.
 func goldenSums(t *testing.T, dir string) (int, decimal.Decimal, decimal.Decimal) {
 	t.Helper()
-	files, _ := filepath.Glob(filepath.Join(dir, "*.golden.jsonl"))
+	fixtures, err := spectest.Fixtures(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
 	n := 0
 	var sale, comm decimal.Decimal
-	for _, f := range files {
-		fh, err := os.Open(f)
+	for _, f := range fixtures {
+		fh, err := os.Open(strings.TrimSuffix(f, filepath.Ext(f)) + spectest.GoldenSuffix)
 		if err != nil {
 			t.Fatal(err)
 		}
