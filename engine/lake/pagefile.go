@@ -2,6 +2,7 @@ package lake
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -102,6 +103,50 @@ type pageColumn struct {
 	groupRows            int64 // rows of the chunk's pages before this one
 	offsets              format.OffsetIndex
 	index                format.ColumnIndex
+	order                pageOrder
+}
+
+// pageOrder follows how the bounds of a chunk's pages, null pages aside,
+// move from page to page, for the column index's boundary order: readers
+// binary-search the pages of an ordered column.
+type pageOrder struct {
+	has, asc, desc bool
+	minI, maxI     int64
+	minB, maxB     []byte
+}
+
+// next compares the bounds of the column's page that ends with those of
+// the page before it.
+func (o *pageOrder) next(col *pageColumn) {
+	if !o.has {
+		o.has, o.asc, o.desc = true, true, true
+	} else {
+		var lo, hi int
+		if col.kind == kindString {
+			lo, hi = bytes.Compare(col.minB, o.minB), bytes.Compare(col.maxB, o.maxB)
+		} else {
+			lo, hi = cmp.Compare(col.minI, o.minI), cmp.Compare(col.maxI, o.maxI)
+		}
+		o.asc = o.asc && lo >= 0 && hi >= 0
+		o.desc = o.desc && lo <= 0 && hi <= 0
+	}
+	if col.kind == kindString {
+		o.minB, o.maxB = append(o.minB[:0], col.minB...), append(o.maxB[:0], col.maxB...)
+	} else {
+		o.minI, o.maxI = col.minI, col.maxI
+	}
+}
+
+// boundary is the chunk's boundary order: ascending when its pages'
+// bounds are all equal, or at most one page holds values.
+func (o *pageOrder) boundary() format.BoundaryOrder {
+	switch {
+	case !o.has || o.asc:
+		return format.Ascending
+	case o.desc:
+		return format.Descending
+	}
+	return format.Unordered
 }
 
 // maxBoundLen is the longest string kept as a bound of a page or a
@@ -381,6 +426,7 @@ func (col *pageColumn) endPageBounds() {
 	min, max := col.boundBytes(col.minI, col.maxI, col.minB, col.maxB)
 	ci.MinValues = append(ci.MinValues, min)
 	ci.MaxValues = append(ci.MaxValues, max)
+	col.order.next(col)
 	col.has = false
 	if col.kind != kindString {
 		if !col.chunkHas || col.minI < col.chunkMinI {
@@ -488,8 +534,10 @@ func (f *pageFile) flushGroup() {
 		indexes[i].offsets = offsets
 		if col.bounds && !col.tooLong {
 			ci := col.index
+			ci.BoundaryOrder = col.order.boundary()
 			indexes[i].columns = &ci
 		}
+		col.order.has = false
 		col.offsets.PageLocations = col.offsets.PageLocations[:0]
 		col.index = format.ColumnIndex{}
 		col.groupRows = 0

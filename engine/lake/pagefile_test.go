@@ -47,10 +47,12 @@ func chunkStats(t testing.TB, data []byte) []string {
 // pages, of DELTA_LENGTH_BYTE_ARRAY strings and PLAIN numbers, whose
 // headers hold null counts only; an offset index locating
 // each page and its first row; a column index (where the chunk has
-// bounds) whose null counts add up to the chunk's and whose bounds lie
-// within the chunk's.
-func checkPageIndex(t *testing.T, data []byte, cols int) {
+// bounds) whose null counts add up to the chunk's, whose bounds lie
+// within the chunk's, and whose boundary order is their order. It counts
+// the column indexes of each boundary order.
+func checkPageIndex(t *testing.T, data []byte, cols int) (orders map[format.BoundaryOrder]int) {
 	t.Helper()
+	orders = map[format.BoundaryOrder]int{}
 	f, err := parquet.OpenFile(bytes.NewReader(data), int64(len(data)))
 	if err != nil {
 		t.Fatal(err)
@@ -128,11 +130,43 @@ func checkPageIndex(t *testing.T, data []byte, cols int) {
 			if indexNulls != md.Statistics.NullCount {
 				t.Errorf("%s: column index counts %d nulls, chunk %d", path, indexNulls, md.Statistics.NullCount)
 			}
+			if want := boundaryOrder(md.Type, ci); ci.BoundaryOrder != want {
+				t.Errorf("%s: boundary order %s, want %s (pages %q..%q)", path, ci.BoundaryOrder, want, ci.MinValues, ci.MaxValues)
+			}
+			orders[ci.BoundaryOrder]++
 		}
 	}
 	if pages <= cols*len(f.Metadata().RowGroups) {
 		t.Errorf("%d pages: the file should have columns of several pages", pages)
 	}
+	return orders
+}
+
+// boundaryOrder is the order of the bounds of a column index's pages
+// with values: ascending when no page's bounds fall below the previous
+// page's, descending when none rise, else unordered.
+func boundaryOrder(typ format.Type, ci format.ColumnIndex) format.BoundaryOrder {
+	asc, desc := true, true
+	prev := -1
+	for k := range ci.NullPages {
+		if ci.NullPages[k] {
+			continue
+		}
+		if prev >= 0 {
+			lo := compareBound(typ, ci.MinValues[k], ci.MinValues[prev])
+			hi := compareBound(typ, ci.MaxValues[k], ci.MaxValues[prev])
+			asc = asc && lo >= 0 && hi >= 0
+			desc = desc && lo <= 0 && hi <= 0
+		}
+		prev = k
+	}
+	switch {
+	case asc:
+		return format.Ascending
+	case desc:
+		return format.Descending
+	}
+	return format.Unordered
 }
 
 // compareBound compares two encoded bounds of a column of physical type
@@ -256,6 +290,7 @@ var pageTestCols = []Column{
 	{"flag", TypeBool},      // never null
 	{"sparse", TypeInt},     // null but every 100th row
 	{"unicode", TypeString}, // non-ASCII
+	{"countdown", TypeInt},  // descending
 }
 
 func pageTestRows(n int) [][]any {
@@ -286,6 +321,7 @@ func pageTestRows(n int) [][]any {
 			r[9] = int64(i)
 		}
 		r[10] = []string{"Ünïcødé", "東京", "🌞", "plain"}[i%4]
+		r[11] = int64(n - i)
 		rows[i] = r
 	}
 	return rows
@@ -307,7 +343,13 @@ func TestTablePages(t *testing.T) {
 			t.Fatalf("row %d:\n got %v\nwant %v", i, got[i], want[i])
 		}
 	}
-	checkPageIndex(t, data, len(pageTestCols))
+	// at is ascending, countdown descending, id unordered.
+	orders := checkPageIndex(t, data, len(pageTestCols))
+	for _, o := range []format.BoundaryOrder{format.Ascending, format.Descending, format.Unordered} {
+		if orders[o] == 0 {
+			t.Errorf("no column index is %s: %v", o, orders)
+		}
+	}
 
 	groups := f.Metadata().RowGroups
 	if len(groups) != 2 || groups[0].NumRows != tableRowGroupRows {
