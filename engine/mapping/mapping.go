@@ -55,12 +55,6 @@ type Mapper struct {
 	batOut batchRow
 	// plainString marks the columns that copy a string field as is.
 	plainString []bool
-	// reuse gives, per sp.Fields entry, the column whose timestamp
-	// expression is the same, evaluated once per record into shared
-	// (-1: none).
-	reuse  []int
-	shared []value
-	keep   []bool
 	// next is set by Next: the record view holds the record MapBatch
 	// is given next.
 	next bool
@@ -86,30 +80,10 @@ func New(sp *spec.Spec, acct Account) *Mapper {
 		m.fields[i] = fieldByName[f.Name]
 	}
 	m.plainString = make([]bool, len(sp.Cols))
-	times := map[string]int{}
 	for i, c := range sp.Cols {
 		m.plainString[i] = c.Prog == nil && c.Slot >= 0 && c.Type == "string"
-		if c.Prog != nil && c.Type == "timestamp" {
-			times[c.Prog.Source] = i
-		}
-	}
-	m.reuse = make([]int, len(sp.Fields))
-	m.shared = make([]value, len(sp.Cols))
-	m.keep = make([]bool, len(sp.Cols))
-	for i, f := range sp.Fields {
-		m.reuse[i] = -1
-		if j, ok := times[sourceOf(f.Prog)]; ok && f.Kind == "timestamp" {
-			m.reuse[i], m.keep[j] = j, true
-		}
 	}
 	return m
-}
-
-func sourceOf(p *expr.Program) string {
-	if p == nil {
-		return ""
-	}
-	return p.Source
 }
 
 // TableColumns returns the network table's columns: the declared ones,
@@ -236,9 +210,6 @@ func (m *Mapper) mapRecord(rec gjson.Result, lin Lineage, u *row.Unified, table 
 			return &Error{Field: "columns." + c.Name, Err: err}
 		}
 		v.valid = v.valid && valid
-		if m.keep[i] {
-			m.shared[i] = v
-		}
 		table.put(i, v)
 	}
 	m.Rounded = rounded
@@ -258,13 +229,7 @@ func (m *Mapper) mapRecord(rec gjson.Result, lin Lineage, u *row.Unified, table 
 			}
 			continue
 		}
-		var v value
-		var err error
-		if j := m.reuse[i]; j >= 0 {
-			v = m.shared[j]
-		} else {
-			v, err = m.evalColumn(f.Prog, f.Kind)
-		}
+		v, err := m.evalColumn(f.Prog, f.Kind)
 		if err == nil {
 			err = m.set(u, m.fields[i], f.Field, v)
 		}
