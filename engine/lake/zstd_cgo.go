@@ -22,7 +22,8 @@ const zstdLevel = 1
 var cctxs sync.Pool
 
 // zstdEncode compresses a page of a Parquet file (its ZSTD codec) into
-// one standard zstd frame, over dst: with libzstd at level 1; without cgo, klauspost/compress's pure-Go encoder (zstd_purego.go).
+// one standard zstd frame, over dst: with libzstd at level 1; without
+// cgo, klauspost/compress's pure-Go encoder (zstd_purego.go).
 func zstdEncode(dst, src []byte) ([]byte, error) {
 	c, _ := cctxs.Get().(zstd.Ctx)
 	if c == nil {

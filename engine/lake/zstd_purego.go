@@ -21,7 +21,9 @@ const zstdWindow = 256 << 10
 var encoders sync.Pool
 
 // zstdEncode compresses a page of a Parquet file (its ZSTD codec) into
-// one standard zstd frame, over dst: with klauspost/compress's pure-Go encoder at SpeedFastest, in a build without cgo; with cgo, libzstd (zstd_cgo.go).
+// one standard zstd frame, over dst: with klauspost/compress's pure-Go
+// encoder at SpeedFastest, in a build without cgo; with cgo, libzstd
+// (zstd_cgo.go).
 func zstdEncode(dst, src []byte) ([]byte, error) {
 	e, _ := encoders.Get().(*zstd.Encoder)
 	if e == nil {

@@ -55,18 +55,19 @@ func runTest(args []string, stdout, stderr io.Writer) int {
 				fmt.Fprintf(stdout, "FAIL %s %s: %v\n", name, r.Fixture, r.Err)
 				failed++
 			case r.Updated:
-				fmt.Fprintf(stdout, "wrote %s and %s (%d records)\n", r.Golden, r.TableGolden, r.Records)
+				paths := make([]string, len(r.Goldens))
+				for i, g := range r.Goldens {
+					paths[i] = g.Path
+				}
+				fmt.Fprintf(stdout, "wrote %s (%d records)\n", strings.Join(paths, " and "), r.Records)
 				passed++
 			case !r.Passed():
-				for _, g := range []struct {
-					file  string
-					diffs []string
-				}{{r.Golden, r.Diffs}, {r.TableGolden, r.TableDiffs}} {
-					if len(g.diffs) == 0 {
+				for _, g := range r.Goldens {
+					if len(g.Diffs) == 0 {
 						continue
 					}
-					fmt.Fprintf(stdout, "FAIL %s %s: %d difference(s) from %s\n", name, r.Fixture, len(g.diffs), g.file)
-					for _, d := range g.diffs {
+					fmt.Fprintf(stdout, "FAIL %s %s: %d difference(s) from %s\n", name, r.Fixture, len(g.Diffs), g.Path)
+					for _, d := range g.Diffs {
 						fmt.Fprintf(stdout, "    %s\n", d)
 					}
 				}
