@@ -44,7 +44,7 @@ func TestProgramsAgreeWithCEL(t *testing.T) {
 				progs, kinds = append(progs, f.Prog), append(kinds, f.Kind)
 			}
 		}
-		m := New(sp, Account{ID: "a1", Currency: "EUR", Extra: map[string]string{"site": "s1"}})
+		m := New(sp, testAccount)
 		for _, rec := range fixtureRecords(t, sp) {
 			for _, variant := range variants(rec) {
 				r := gjson.Parse(variant)
@@ -198,29 +198,17 @@ func variants(rec string) []string {
 // from the two must be the same bytes.
 func TestBatchMatchesMap(t *testing.T) {
 	set, names := loadSpecs(t)
-	lin := Lineage{RunID: "r1", RawRef: "f#0", FetchedAt: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)}
 	compared := 0
 	for _, name := range names {
 		sp := set.Specs[name]
 		cols := TableColumns(sp)
-		acct := Account{ID: "a1", Currency: "EUR", Extra: map[string]string{"site": "s1"}}
-		byMap, byBatch := New(sp, acct), New(sp, acct)
+		byMap, byBatch := New(sp, testAccount), New(sp, testAccount)
 		batch := lake.NewTableBatch(cols, 64)
 		var rows [][]any
 		for _, src := range fixtureRecords(t, sp) {
-			rec := gjson.Parse(src)
-			var um, ub row.Unified
-			vals := make([]any, len(cols))
-			errMap := byMap.Map(rec, lin, &um, vals)
-			errBatch := byBatch.MapBatch(rec, lin, &ub, batch, utf8.ValidString(src))
-			if fmt.Sprint(errMap) != fmt.Sprint(errBatch) {
-				t.Fatalf("%s: %s: Map %v, MapBatch %v", name, src, errMap, errBatch)
-			}
-			if errMap != nil {
+			_, vals, ok := mapBoth(t, name, byMap, byBatch, batch, src)
+			if !ok {
 				continue
-			}
-			if !reflect.DeepEqual(um, ub) {
-				t.Errorf("%s: %s: unified rows differ:\nMap      %+v\nMapBatch %+v", name, src, um, ub)
 			}
 			rows = append(rows, vals)
 			batch.Commit()
@@ -267,40 +255,54 @@ func FuzzMapMatchesBatch(f *testing.F) {
 	}
 	type mappers struct {
 		byMap, byBatch *Mapper
-		cols           []lake.Column
 		batch          *lake.TableBatch
 	}
 	all := make([]mappers, len(names))
 	for i, name := range names {
 		sp := set.Specs[name]
-		acct := Account{ID: "a1", Currency: "EUR", Extra: map[string]string{"site": "s1"}}
-		cols := TableColumns(sp)
-		all[i] = mappers{New(sp, acct), New(sp, acct), cols, lake.NewTableBatch(cols, 1)}
+		all[i] = mappers{New(sp, testAccount), New(sp, testAccount), lake.NewTableBatch(TableColumns(sp), 1)}
 	}
-	lin := Lineage{RunID: "r1", RawRef: "f#0", FetchedAt: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)}
 	f.Fuzz(func(t *testing.T, src string) {
 		if !gjson.Valid(src) {
 			return
 		}
-		rec := gjson.Parse(src)
 		for i, m := range all {
-			var um, ub row.Unified
-			vals := make([]any, len(m.cols))
-			errMap := m.byMap.Map(rec, lin, &um, vals)
-			errBatch := m.byBatch.MapBatch(rec, lin, &ub, m.batch, utf8.ValidString(src))
+			um, _, ok := mapBoth(t, names[i], m.byMap, m.byBatch, m.batch, src)
 			m.batch.Reset()
-			if fmt.Sprint(errMap) != fmt.Sprint(errBatch) {
-				t.Fatalf("%s: %s: Map %v, MapBatch %v", names[i], src, errMap, errBatch)
-			}
-			if errMap != nil {
+			if !ok {
 				continue
-			}
-			if !reflect.DeepEqual(um, ub) {
-				t.Fatalf("%s: %s: unified rows differ:\nMap      %+v\nMapBatch %+v", names[i], src, um, ub)
 			}
 			if err := lake.ValidateUnified([]row.Unified{um}); err != nil && utf8.ValidString(src) {
 				t.Fatalf("%s: %s: the lake refuses the row: %v", names[i], src, err)
 			}
 		}
 	})
+}
+
+var (
+	testAccount = Account{ID: "a1", Currency: "EUR", Extra: map[string]string{"site": "s1"}}
+	testLineage = Lineage{RunID: "r1", RawRef: "f#0", FetchedAt: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)}
+)
+
+// mapBoth maps the record src with byMap.Map and with byBatch.MapBatch
+// (into the current row of batch) and fails t unless both refuse it
+// alike or give the same unified row. ok is false when they refused it;
+// else it returns the row and Map's network-table values.
+func mapBoth(t *testing.T, name string, byMap, byBatch *Mapper, batch *lake.TableBatch, src string) (row.Unified, []any, bool) {
+	t.Helper()
+	rec := gjson.Parse(src)
+	var um, ub row.Unified
+	vals := make([]any, len(TableColumns(byMap.sp)))
+	errMap := byMap.Map(rec, testLineage, &um, vals)
+	errBatch := byBatch.MapBatch(rec, testLineage, &ub, batch, utf8.ValidString(src))
+	if fmt.Sprint(errMap) != fmt.Sprint(errBatch) {
+		t.Fatalf("%s: %s: Map %v, MapBatch %v", name, src, errMap, errBatch)
+	}
+	if errMap != nil {
+		return um, nil, false
+	}
+	if !reflect.DeepEqual(um, ub) {
+		t.Fatalf("%s: %s: unified rows differ:\nMap      %+v\nMapBatch %+v", name, src, um, ub)
+	}
+	return um, vals, true
 }

@@ -27,7 +27,7 @@ func mapOne(t *testing.T, sp *spec.Spec, m *Mapper, rec string) (row.Unified, []
 	names := TableColumns(sp)
 	vals := make([]any, len(names))
 	var u row.Unified
-	err := m.Map(gjson.Parse(rec), Lineage{RunID: "r1", RawRef: "f#0", FetchedAt: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)}, &u, vals)
+	err := m.Map(gjson.Parse(rec), testLineage, &u, vals)
 	return u, vals, err
 }
 
