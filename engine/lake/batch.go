@@ -253,25 +253,47 @@ func (b *TableBatch) Validate() error {
 }
 
 // writeBatch appends rows [from, to) of a validated batch into row
-// groups of tableRowGroupRows rows, row by row (see pageFile).
+// groups of tableRowGroupRows rows, column by column: a column's pages
+// end on its own rows, so the file is the same as row by row, and each
+// column's values are read in one sweep.
 func (t *TableWriter) writeBatch(b *TableBatch, from, to int) error {
 	f := t.f
 	for from < to && f.err == nil {
 		n := min(to-from, tableRowGroupRows-f.groupRows)
-		for r := from; r < from+n; r++ {
-			for c := range f.cols {
-				col, d := &f.cols[c], &b.data[c]
-				switch {
-				case d.null[r]:
-					col.null(0, 0)
-				case col.kind == kindString:
-					col.putString(d.strs[r], 0)
-				case col.kind == kindBool:
-					col.putBool(d.bool[r], 0)
-				default:
-					col.putInt(d.ints[r], 0)
+		for c := range f.cols {
+			col, d := &f.cols[c], &b.data[c]
+			null := d.null[from : from+n]
+			switch col.kind {
+			case kindString:
+				strs := d.strs[from : from+n]
+				for r, s := range strs {
+					if null[r] {
+						col.null(0, 0)
+					} else {
+						col.putString(s, 0)
+					}
+					f.endRow(col)
 				}
-				f.endRow(col)
+			case kindBool:
+				bools := d.bool[from : from+n]
+				for r, v := range bools {
+					if null[r] {
+						col.null(0, 0)
+					} else {
+						col.putBool(v, 0)
+					}
+					f.endRow(col)
+				}
+			default:
+				ints := d.ints[from : from+n]
+				for r, v := range ints {
+					if null[r] {
+						col.null(0, 0)
+					} else {
+						col.putInt(v, 0)
+					}
+					f.endRow(col)
+				}
 			}
 		}
 		f.endRows(n, tableRowGroupRows)

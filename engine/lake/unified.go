@@ -88,14 +88,12 @@ func (u *UnifiedWriter) Write(rows []row.Unified) error {
 	return u.write(rows)
 }
 
-// write appends rows that were validated, row by row.
+// write appends rows that were validated.
 func (u *UnifiedWriter) write(rows []row.Unified) error {
 	f := u.f
 	for len(rows) > 0 && f.err == nil {
 		n := min(len(rows), rowGroupRows-f.groupRows)
-		for i := range rows[:n] {
-			u.writeRow(&rows[i])
-		}
+		u.writeRows(rows[:n])
 		f.endRows(n, rowGroupRows)
 		u.rows += int64(n)
 		rows = rows[n:]

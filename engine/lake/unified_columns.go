@@ -85,37 +85,58 @@ type mapEntry struct{ key, value string }
 
 func compareMapEntries(a, b mapEntry) int { return strings.Compare(a.key, b.key) }
 
-// writeRow appends r to every column of the file, a map's entries sorted
-// by key as parquet-go writes a Go map.
-func (u *UnifiedWriter) writeRow(r *row.Unified) {
+// writeRows appends rows to every column of the file, column by column
+// (a column's pages end on its own rows, so the file is the same as row
+// by row), a map's entries sorted by key as parquet-go writes a Go map.
+func (u *UnifiedWriter) writeRows(rows []row.Unified) {
 	f := u.f
 	for c := range unifiedColumns {
 		uc, col := &unifiedColumns[c], &f.cols[c]
+		off := uc.offset
 		switch uc.kind {
 		case unifiedString:
-			col.putString(*field[string](r, uc.offset), 0)
+			for i := range rows {
+				col.putString(*field[string](&rows[i], off), 0)
+				f.endRow(col)
+			}
 		case unifiedOptString:
-			if s := *field[*string](r, uc.offset); s != nil {
-				col.putString(*s, 0)
-			} else {
-				col.null(0, 0)
+			for i := range rows {
+				if s := *field[*string](&rows[i], off); s != nil {
+					col.putString(*s, 0)
+				} else {
+					col.null(0, 0)
+				}
+				f.endRow(col)
 			}
 		case unifiedTime:
-			col.putInt(field[time.Time](r, uc.offset).UnixMicro(), 0)
+			for i := range rows {
+				col.putInt(field[time.Time](&rows[i], off).UnixMicro(), 0)
+				f.endRow(col)
+			}
 		case unifiedOptTime:
-			if t := *field[*time.Time](r, uc.offset); t != nil {
-				col.putInt(t.UnixMicro(), 0)
-			} else {
-				col.null(0, 0)
+			for i := range rows {
+				if t := *field[*time.Time](&rows[i], off); t != nil {
+					col.putInt(t.UnixMicro(), 0)
+				} else {
+					col.null(0, 0)
+				}
+				f.endRow(col)
 			}
 		case unifiedInt:
-			col.putInt(*field[int64](r, uc.offset), 0)
+			for i := range rows {
+				col.putInt(*field[int64](&rows[i], off), 0)
+				f.endRow(col)
+			}
 		case unifiedMapKey:
-			u.putMap(*field[map[string]string](r, uc.offset), col, &f.cols[c+1])
+			values := &f.cols[c+1]
+			for i := range rows {
+				u.putMap(*field[map[string]string](&rows[i], off), col, values)
+				f.endRow(col)
+				f.endRow(values)
+			}
 		case unifiedMapValue:
 			// written with the keys
 		}
-		f.endRow(col)
 	}
 }
 
