@@ -201,7 +201,11 @@ func TestReplayFillsNewColumn(t *testing.T) {
 		t.Errorf("%d of %d rows have the new column filled", filled, n)
 	}
 	// A changed unified mapping re-derives versions tagged with the new spec.
-	src = bytes.Replace(src, []byte(`device:            "lower(nullIfEmpty(r.transactionDevice))"`), []byte(`device:            "upper(nullIfEmpty(r.transactionDevice))"`), 1)
+	old := []byte(`"lower(coalesce(r.clickDevice, r.transactionDevice))"`)
+	if !bytes.Contains(src, old) {
+		t.Fatalf("the awin spec has no %s to change", old)
+	}
+	src = bytes.Replace(src, old, []byte(`"upper(coalesce(r.clickDevice, r.transactionDevice))"`), 1)
 	if err := os.WriteFile(awin, src, 0o644); err != nil {
 		t.Fatal(err)
 	}
