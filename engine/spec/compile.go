@@ -4,7 +4,6 @@ import (
 	"encoding/xml"
 	"fmt"
 	"os"
-	"path/filepath"
 	"regexp"
 	"sort"
 	"strconv"
@@ -661,9 +660,20 @@ func (c *compiler) failAt(site string, off int, msg string) {
 	e := &Error{Path: path, Msg: msg, File: c.spec.File}
 	v := c.lookup(site)
 	pos := v.Pos()
-	if d, ok := v.Default(); ok && (!pos.IsValid() || strings.Contains(filepath.ToSlash(pos.Filename()), "/schemas/")) {
+	if d, ok := v.Default(); ok && (!pos.IsValid() || inSchemas(pos)) {
 		if dp := d.Pos(); dp.IsValid() {
 			pos = dp
+		}
+	}
+	if pos.IsValid() && inSchemas(pos) {
+		// A value unified with a schema's: point at the spec's part.
+		if op, parts := v.Expr(); op == cue.AndOp {
+			for _, p := range parts {
+				if pp := p.Pos(); pp.IsValid() && !inSchemas(pp) {
+					pos = pp
+					break
+				}
+			}
 		}
 	}
 	if pos.IsValid() {

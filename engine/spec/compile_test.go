@@ -16,8 +16,9 @@ var (
 
 // TestFeatureErrors checks the errors of the spec features the schema
 // cannot check (CSV delimiter, XML element, unwind, error_status, report
-// and session expressions, query lists), each at its place in the spec,
-// against testdata/bad.golden (AFFLAKE_UPDATE=1 rewrites it).
+// and session expressions, query lists) and misspelt fields (a misspelt
+// struct once, not once per field inside it), each at its place in the
+// spec, against testdata/bad.golden (AFFLAKE_UPDATE=1 rewrites it).
 func TestFeatureErrors(t *testing.T) {
 	_, errs := Load(badDir)
 	var b strings.Builder

@@ -217,18 +217,20 @@ func decodeFields(v cue.Value, n *Network) error {
 			continue
 		}
 		err := fv.Decode(rv.Field(i).Addr().Interface())
-		if err != nil && rt.Field(i).Type == reflect.TypeOf(map[string]string{}) {
-			// Keep the entries that decode (the mapping's expressions), so
-			// that their own errors are reported too.
-			m := map[string]string{}
+		if ft := rt.Field(i).Type; err != nil && ft.Kind() == reflect.Map && ft.Key().Kind() == reflect.String {
+			// Keep the entries that decode (a mapping's expressions, the
+			// columns), so that their own errors are reported too; the
+			// schema's errors name the others.
+			m := reflect.MakeMap(ft)
 			if it, ierr := fv.Fields(); ierr == nil {
 				for it.Next() {
-					if str, serr := it.Value().String(); serr == nil {
-						m[it.Selector().Unquoted()] = str
+					e := reflect.New(ft.Elem())
+					if it.Value().Decode(e.Interface()) == nil {
+						m.SetMapIndex(reflect.ValueOf(it.Selector().Unquoted()).Convert(ft.Key()), e.Elem())
 					}
 				}
 			}
-			rv.Field(i).Set(reflect.ValueOf(m))
+			rv.Field(i).Set(m)
 		}
 		if err != nil && first == nil {
 			first = err
@@ -324,9 +326,26 @@ func cueErrors(err error, root string, base cue.Value) Errors {
 		return nil
 	}
 	var out Errors
+	seen := map[string]bool{}
+	var def *cue.Value // #Network, read when a field is not allowed
 	for _, e := range cueerrors.Errors(err) {
 		format, args := e.Msg()
 		msg := fmt.Sprintf(format, args...)
+		path := e.Path()
+		if msg == "field not allowed" {
+			// CUE reports a misspelt struct field once for each field
+			// inside it: report it once, at the field itself.
+			if def == nil {
+				def = new(cue.Value)
+				*def = networkSchema(root)
+			}
+			path = unknownField(*def, path)
+			key := strings.Join(path, ".")
+			if seen[key] {
+				continue
+			}
+			seen[key] = true
+		}
 		var pos token.Pos
 		for _, p := range cueerrors.Positions(e) {
 			if !p.IsValid() {
@@ -336,13 +355,13 @@ func cueErrors(err error, root string, base cue.Value) Errors {
 				pos = p
 			}
 		}
-		if fp := fieldPos(base, e.Path()); fp.IsValid() && !inSchemas(fp) {
+		if fp := fieldPos(base, path); fp.IsValid() && !inSchemas(fp) {
 			pos = fp
 		}
 		if !pos.IsValid() && strings.Contains(msg, "errors in empty disjunction") {
 			continue // a summary of errors reported on their own
 		}
-		ce := &Error{Path: strings.Join(e.Path(), "."), Msg: msg}
+		ce := &Error{Path: strings.Join(path, "."), Msg: msg}
 		if pos.IsValid() {
 			ce.File, ce.abs = relPath(root, pos.Filename()), pos.Filename()
 			ce.Line, ce.Col = pos.Line(), pos.Column()
@@ -354,6 +373,58 @@ func cueErrors(err error, root string, base cue.Value) Errors {
 
 func inSchemas(p token.Pos) bool {
 	return strings.Contains(filepath.ToSlash(p.Filename()), "/schemas/")
+}
+
+// networkSchema returns #Network from the schemas package of the
+// checkout at root, or a value that does not exist when it cannot be
+// read.
+func networkSchema(root string) cue.Value {
+	insts := load.Instances([]string{"./schemas"}, &load.Config{Dir: root})
+	if len(insts) == 0 || insts[0].Err != nil {
+		return cue.Value{}
+	}
+	return cuecontext.New().BuildInstance(insts[0]).LookupPath(cue.ParsePath("#Network"))
+}
+
+// unknownField returns the shortest prefix of path (networks.<name>.…)
+// that names a field #Network does not declare, or path itself.
+func unknownField(def cue.Value, path []string) []string {
+	if !def.Exists() || len(path) < 3 || path[0] != "networks" {
+		return path
+	}
+	v := def
+	for i := 2; i < len(path)-1; i++ {
+		f, known := schemaField(v, path[i])
+		if !known {
+			return path[:i+1]
+		}
+		if !f.Exists() {
+			return path // the schema cannot tell
+		}
+		v = f
+	}
+	return path
+}
+
+// schemaField returns the schema of field name of struct v, and whether
+// v allows the field. An invalid value means the schema of the field
+// cannot be told (a pattern, a disjunction, a value that is not a
+// struct); such a field counts as allowed.
+func schemaField(v cue.Value, name string) (cue.Value, bool) {
+	if op, _ := v.Expr(); op == cue.OrOp || v.IncompleteKind() != cue.StructKind {
+		return cue.Value{}, true
+	}
+	if !v.Allows(cue.Str(name)) {
+		return cue.Value{}, false
+	}
+	if it, err := v.Fields(cue.Optional(true)); err == nil {
+		for it.Next() {
+			if it.Selector().Unquoted() == name {
+				return it.Value(), true
+			}
+		}
+	}
+	return cue.Value{}, true
 }
 
 // fieldPos finds the position of the field at an error's path. Paths
