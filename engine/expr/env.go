@@ -204,6 +204,9 @@ type Programs struct {
 	temps int
 	paths map[string]int // dotted path → slot
 	tree  *PathTree
+	// Tables, when set, are the names of the spec's tables: an
+	// expression reading another one does not compile.
+	Tables map[string]bool
 }
 
 // NewPrograms starts a record program set in env, a RecordScope env
@@ -223,6 +226,11 @@ func (ps *Programs) Add(src string) (*Program, error) {
 	a, err := Compile(ps.env, src)
 	if err != nil {
 		return nil, err
+	}
+	if ps.Tables != nil {
+		if err := checkTables(a, ps.Tables); err != nil {
+			return nil, err
+		}
 	}
 	for _, path := range recordPaths(a) {
 		ps.slotOf(path)

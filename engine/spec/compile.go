@@ -272,6 +272,10 @@ func requestFuncs() cel.EnvOption {
 func (c *compiler) compileRecord() {
 	sp := c.spec
 	sp.Record = expr.NewPrograms(c.envs[expr.RecordScope], sp.Zone)
+	sp.Record.Tables = map[string]bool{}
+	for name := range sp.Tables {
+		sp.Record.Tables[name] = true
+	}
 	reserved := map[string]bool{}
 	for _, l := range Lineage {
 		reserved[l] = true
