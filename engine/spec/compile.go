@@ -281,7 +281,10 @@ func (c *compiler) compileRecord() {
 		reserved[l] = true
 	}
 	for _, name := range sp.columnOrder {
-		col := sp.Columns[name]
+		col, ok := sp.Columns[name]
+		if !ok {
+			continue // it did not decode: the schema's errors say why
+		}
 		site := "columns." + name
 		if reserved[name] {
 			c.fail(site, fmt.Sprintf("column name %q is reserved for the engine's lineage columns (%s)", name, strings.Join(Lineage, ", ")))
