@@ -130,8 +130,18 @@ func (l *library) CompileOptions() []cel.EnvOption {
 				cel.FunctionBinding(func(args ...ref.Val) ref.Val { return lookup(args[0], args[1], args[2]) }))),
 		cel.Function("currency", cel.Overload("currency_dyn", []*cel.Type{dyn}, str,
 			cel.UnaryBinding(toCurrency))),
-		cel.Function("country", cel.Overload("country_dyn", []*cel.Type{dyn}, str,
-			cel.UnaryBinding(toCountry))),
+		cel.Function("country",
+			cel.Overload("country_dyn", []*cel.Type{dyn}, str,
+				cel.UnaryBinding(toCountry)),
+			// With a default for values that are no country code (free
+			// text an advertiser typed): the default, not an error.
+			cel.Overload("country_dyn_dyn", []*cel.Type{dyn, dyn}, dyn,
+				cel.BinaryBinding(func(v, def ref.Val) ref.Val {
+					if c := toCountry(v); !types.IsError(c) {
+						return c
+					}
+					return def
+				}))),
 		cel.Function("str", cel.Overload("str_dyn", []*cel.Type{dyn}, str,
 			cel.UnaryBinding(toStr))),
 		cel.Function("nullIfEmpty", cel.Overload("null_if_empty_dyn", []*cel.Type{dyn}, dyn,
