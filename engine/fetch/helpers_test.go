@@ -169,6 +169,9 @@ type recorded struct {
 type mockAPI struct {
 	n     int
 	delay time.Duration
+	// pageCap, when set, is the most records a page holds whatever
+	// limit was asked for, as APIs that cap their page size silently.
+	pageCap int
 
 	mu          sync.Mutex
 	reqs        []recorded
@@ -260,6 +263,9 @@ func (m *mockAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		out["total_pages"] = (m.n + per - 1) / per
 	case "/offset":
 		off, lim := atoi("off", 0), atoi("lim", 10)
+		if m.pageCap > 0 {
+			lim = min(lim, m.pageCap)
+		}
 		out["records"] = m.slice(off, off+lim)
 		out["total"] = m.n
 	case "/cursor":

@@ -52,9 +52,13 @@ func (f *fetcher) next(st pageState, b *built, doc extract.Doc, res *exchangeRes
 		if err != nil {
 			return next, false, err
 		}
-		if n == 0 || n < pg.Limit {
+		if n == 0 {
 			return next, false, nil
 		}
+		// The total, when the response gives it, decides: an API that
+		// caps its pages below the limit asked for sends short pages
+		// that are not the last. Without it, a short page is the last.
+		counted := false
 		if f.sp.Total != nil {
 			total, ok, err := f.evalInt(f.sp.Total, "pagination.total", root, res, st)
 			if err != nil {
@@ -63,6 +67,10 @@ func (f *fetcher) next(st pageState, b *built, doc extract.Doc, res *exchangeRes
 			if ok && st.offset+n >= total {
 				return next, false, nil
 			}
+			counted = ok
+		}
+		if !counted && n < pg.Limit {
+			return next, false, nil
 		}
 		next.offset += n
 		next.number++

@@ -20,7 +20,9 @@ func TestPaginationKinds(t *testing.T) {
 		n      int
 		change func(*spec.Spec)
 		auth   func(r *http.Request) bool
-		pages  int
+		// pageCap caps the mock's pages below the spec's limit.
+		pageCap int
+		pages   int
 	}{
 		{name: "page with total_pages", spec: "paged", n: 23, pages: 4},
 		{name: "page until an empty page", spec: "paged", n: 23, pages: 5,
@@ -28,6 +30,7 @@ func TestPaginationKinds(t *testing.T) {
 		{name: "page, exact multiple", spec: "paged", n: 21, pages: 3},
 		{name: "offset with total", spec: "offsets", n: 30, pages: 3,
 			auth: func(r *http.Request) bool { return r.URL.Query().Get("api_key") == "k-1" }},
+		{name: "offset with total, pages capped below the limit", spec: "offsets", n: 30, pageCap: 4, pages: 8},
 		{name: "offset until a short page", spec: "offsets", n: 30, pages: 4,
 			change: func(sp *spec.Spec) { sp.Total = nil },
 			auth:   func(r *http.Request) bool { return r.URL.Query().Get("api_key") == "k-1" }},
@@ -43,6 +46,7 @@ func TestPaginationKinds(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			m, srv := newMock(t, tt.n)
+			m.pageCap = tt.pageCap
 			if tt.auth != nil {
 				m.auth = func(r *http.Request, _ []byte) bool { return tt.auth(r) }
 			}
