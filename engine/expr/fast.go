@@ -31,6 +31,14 @@ func planFast(a *ast.AST, e ast.Expr, funcs map[string]func([]ref.Val) ref.Val, 
 		}
 		return nil
 	case ast.SelectKind:
+		if i, field, ok := presenceTest(e, slot); ok {
+			return func(rec *Record) ref.Val {
+				if b, ok := hasField(rec.slots[i], field); ok {
+					return types.Bool(b)
+				}
+				return nil
+			}
+		}
 		switch name, chain := selectChain(e); {
 		case name == "r":
 			i := slot(chain)

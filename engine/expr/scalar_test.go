@@ -1,6 +1,7 @@
 package expr
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/google/cel-go/common/types"
@@ -43,6 +44,8 @@ var planSrcs = []string{
 	"r.v in ['a']",
 	"r.v == true ? 'paid' : lookup(tables.status, r.w)",
 	"str(r.v) + '/' + str(r.w)",
+	"has(r.v.amount) ? dec(r.v.amount) : dec(r.v)",
+	"has(r.v.a) && r.w == 'a'",
 }
 
 // leftToCEL are expressions of planSrcs typed evaluation always leaves
@@ -60,6 +63,12 @@ var scalarValues = []string{
 	`12345678901234567890`, `999999999999999`, `1700000000`, `1700000000.5`, `true`, `false`,
 	`"2026-10-05T14:22:11"`, `"2026-10-05T14:22:11Z"`, `"2026-10-05 14:22:11"`, `"2026-10-05"`,
 	`"2026-03-29T01:30:00"`, `"not a date"`, `"a\"b\\u00e9"`, `{"a":1}`, `[1]`,
+}
+
+// objectValues are objects for has(): a field present as null, as a
+// string, as a number, escaped, none.
+var objectValues = []string{
+	`{"amount":null}`, `{"amount":"1.50","currency":"EUR"}`, `{"amount":19.99}`, `{"am\u006fount":1}`, `{}`,
 }
 
 // scalarPrograms compiles srcs for a record view with spec tables and
@@ -143,7 +152,7 @@ func TestScalarPlanMatchesCEL(t *testing.T) {
 	typed, declined := 0, 0
 	for _, p := range progs {
 		n := 0
-		for _, v := range scalarValues {
+		for _, v := range slices.Concat(scalarValues, objectValues) {
 			for _, w := range scalarValues {
 				if checkScalar(t, p, rec, record(v, w)) {
 					n++

@@ -8,6 +8,7 @@ import (
 	"github.com/google/cel-go/common/types"
 	"github.com/google/cel-go/common/types/ref"
 	"github.com/google/cel-go/common/types/traits"
+	"github.com/tidwall/gjson"
 )
 
 // scalarNode evaluates part of an expression into *v with typed values,
@@ -57,6 +58,13 @@ func (pl *scalarPlanner) plan(e ast.Expr) scalarNode {
 		}
 		return func(_ *Record, v *Scalar) bool { *v = lit; return true }
 	case ast.SelectKind:
+		if i, field, ok := presenceTest(e, pl.slot); ok {
+			return func(rec *Record, v *Scalar) bool {
+				b, ok := hasField(rec.slots[i], field)
+				*v = Scalar{Kind: SBool, Bool: b}
+				return ok
+			}
+		}
 		name, chain := selectChain(e)
 		switch {
 		case name == "r":
@@ -83,6 +91,36 @@ func (pl *scalarPlanner) plan(e ast.Expr) scalarNode {
 		return pl.call(e)
 	}
 	return nil
+}
+
+// presenceTest recognises has(r.a.b): the slot of r.a and the field b.
+func presenceTest(e ast.Expr, slot func([]string) int) (int, string, bool) {
+	s := e.AsSelect()
+	if !s.IsTestOnly() {
+		return 0, "", false
+	}
+	name, chain := selectChain(s.Operand())
+	if name != "r" {
+		return 0, "", false
+	}
+	return slot(chain), s.FieldName(), true
+}
+
+// hasField is has() of field in a record's value v, as CEL gives it: an
+// object's field present (null or not); false for any other value or a
+// missing one. ok is false for an array, which has() does not take.
+func hasField(v gjson.Result, field string) (has, ok bool) {
+	switch {
+	case v.IsObject():
+		v.ForEach(func(k, _ gjson.Result) bool {
+			has = k.Str == field
+			return !has
+		})
+		return has, true
+	case v.IsArray():
+		return false, false
+	}
+	return false, true
 }
 
 // selectChain returns the variable and field names of a field chain
