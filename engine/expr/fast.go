@@ -185,6 +185,7 @@ func fastFuncs(zone *time.Location) map[string]func([]ref.Val) ref.Val {
 		"null_if_empty_dyn": unary(fs["nullIfEmpty"]),
 		"currency_dyn":      unary(fs["currency"]),
 		"country_dyn":       unary(fs["country"]),
+		"country_dyn_dyn":   func(a []ref.Val) ref.Val { return countryOr(a[0], a[1]) },
 		"str_map_dyn":       unary(fs["strMap"]),
 		"truthy_dyn":        unary(fs["truthy"]),
 		"lower_dyn":         unary(fs["lower"]),

@@ -136,12 +136,7 @@ func (l *library) CompileOptions() []cel.EnvOption {
 			// With a default for values that are no country code (free
 			// text an advertiser typed): the default, not an error.
 			cel.Overload("country_dyn_dyn", []*cel.Type{dyn, dyn}, dyn,
-				cel.BinaryBinding(func(v, def ref.Val) ref.Val {
-					if c := toCountry(v); !types.IsError(c) {
-						return c
-					}
-					return def
-				}))),
+				cel.BinaryBinding(countryOr))),
 		cel.Function("str", cel.Overload("str_dyn", []*cel.Type{dyn}, str,
 			cel.UnaryBinding(toStr))),
 		cel.Function("nullIfEmpty", cel.Overload("null_if_empty_dyn", []*cel.Type{dyn}, dyn,
@@ -460,6 +455,14 @@ func toCountry(v ref.Val) ref.Val {
 		return types.NewErr("country: %q is not an ISO 3166 country code", s)
 	}
 	return types.String(c)
+}
+
+// countryOr is country(v, def): def where v is no country code.
+func countryOr(v, def ref.Val) ref.Val {
+	if c := toCountry(v); !types.IsError(c) {
+		return c
+	}
+	return def
 }
 
 // countryCode is the ISO 3166 alpha-2 code toCountry makes of s.
