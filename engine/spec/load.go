@@ -327,7 +327,8 @@ func cueErrors(err error, root string, base cue.Value) Errors {
 	}
 	var out Errors
 	seen := map[string]bool{}
-	var def *cue.Value // #Network, read when a field is not allowed
+	var def cue.Value // #Network, read once a field is not allowed
+	defRead := false
 	for _, e := range cueerrors.Errors(err) {
 		format, args := e.Msg()
 		msg := fmt.Sprintf(format, args...)
@@ -335,11 +336,10 @@ func cueErrors(err error, root string, base cue.Value) Errors {
 		if msg == "field not allowed" {
 			// CUE reports a misspelt struct field once for each field
 			// inside it: report it once, at the field itself.
-			if def == nil {
-				def = new(cue.Value)
-				*def = networkSchema(root)
+			if !defRead {
+				def, defRead = networkSchema(root), true
 			}
-			path = unknownField(*def, path)
+			path = unknownField(def, path)
 			key := strings.Join(path, ".")
 			if seen[key] {
 				continue
