@@ -52,6 +52,9 @@ func planFast(a *ast.AST, e ast.Expr, funcs map[string]func([]ref.Val) ref.Val, 
 		if call.IsMemberFunction() {
 			return nil
 		}
+		if ids := a.GetOverloadIDs(e.ID()); len(ids) == 1 && ids[0] == "str_map_dyn" && call.Args()[0].Kind() == ast.MapKind {
+			return planStrMap(a, call.Args()[0], funcs, slot, consts)
+		}
 		args := make([]fastNode, len(call.Args()))
 		for i, arg := range call.Args() {
 			if args[i] = planFast(a, arg, funcs, slot, consts); args[i] == nil {
@@ -90,6 +93,49 @@ func planFast(a *ast.AST, e ast.Expr, funcs map[string]func([]ref.Val) ref.Val, 
 					return !eq
 				}
 				return eq
+			}
+		case operators.Add:
+			// String concatenation (status_raw: "r.a + '/' + r.b"); any
+			// other sum is left to CEL.
+			l, r := args[0], args[1]
+			return func(rec *Record) ref.Val {
+				ls, ok := l(rec).(types.String)
+				if !ok {
+					return nil
+				}
+				rs, ok := r(rec).(types.String)
+				if !ok {
+					return nil
+				}
+				return ls + rs
+			}
+		case operators.Less, operators.LessEquals, operators.Greater, operators.GreaterEquals:
+			// Orderings of values of one of afflake's or CEL's ordered
+			// types, as CEL orders them (Compare).
+			l, r := args[0], args[1]
+			fn := call.FunctionName()
+			return func(rec *Record) ref.Val {
+				lv, rv := l(rec), r(rec)
+				if lv == nil || rv == nil {
+					return nil
+				}
+				c, ok := lv.(traits.Comparer)
+				if !ok {
+					return nil
+				}
+				n, ok := c.Compare(rv).(types.Int)
+				if !ok {
+					return nil
+				}
+				switch fn {
+				case operators.Less:
+					return types.Bool(n < 0)
+				case operators.LessEquals:
+					return types.Bool(n <= 0)
+				case operators.Greater:
+					return types.Bool(n > 0)
+				}
+				return types.Bool(n >= 0)
 			}
 		case operators.LogicalNot:
 			x := args[0]
@@ -169,6 +215,49 @@ func planFast(a *ast.AST, e ast.Expr, funcs map[string]func([]ref.Val) ref.Val, 
 	return nil
 }
 
+// planStrMap plans strMap({'k': x, …}), a map literal of distinct
+// string keys (the sub-ids of a record): the map of strings is built
+// from the values as toStrMap builds it, without a CEL map between.
+func planStrMap(a *ast.AST, lit ast.Expr, funcs map[string]func([]ref.Val) ref.Val, slot func([]string) int, consts *int) fastNode {
+	entries := lit.AsMap().Entries()
+	keys := make([]string, len(entries))
+	vals := make([]fastNode, len(entries))
+	seen := map[string]bool{}
+	for i, en := range entries {
+		entry := en.AsMapEntry()
+		if entry.IsOptional() || entry.Key().Kind() != ast.LiteralKind {
+			return nil
+		}
+		k, ok := entry.Key().AsLiteral().(types.String)
+		if !ok || seen[string(k)] {
+			return nil
+		}
+		seen[string(k)] = true
+		keys[i] = string(k)
+		if vals[i] = planFast(a, entry.Value(), funcs, slot, consts); vals[i] == nil {
+			return nil
+		}
+	}
+	return func(rec *Record) ref.Val {
+		var out map[string]string
+		for i, val := range vals {
+			v := val(rec)
+			if v == nil {
+				return nil
+			}
+			s, ok := scalarString(v)
+			if !ok || s == "" {
+				continue
+			}
+			if out == nil {
+				out = make(map[string]string, len(vals))
+			}
+			out[keys[i]] = s
+		}
+		return newStrMap(out)
+	}
+}
+
 // fastFuncs are the library overloads the fast evaluator calls, by
 // overload ID: the implementations the CEL bindings call. Each takes any
 // values: a value CEL's type guards would refuse yields an error here
@@ -179,18 +268,20 @@ func fastFuncs(zone *time.Location) map[string]func([]ref.Val) ref.Val {
 	}
 	fs := unaryFuncs(zone)
 	return map[string]func([]ref.Val) ref.Val{
-		"dec_dyn":           unary(fs["dec"]),
-		"ts_dyn":            unary(fs["ts"]),
-		"str_dyn":           unary(fs["str"]),
-		"null_if_empty_dyn": unary(fs["nullIfEmpty"]),
-		"currency_dyn":      unary(fs["currency"]),
-		"country_dyn":       unary(fs["country"]),
-		"country_dyn_dyn":   func(a []ref.Val) ref.Val { return countryOr(a[0], a[1]) },
-		"str_map_dyn":       unary(fs["strMap"]),
-		"truthy_dyn":        unary(fs["truthy"]),
-		"lower_dyn":         unary(fs["lower"]),
-		"upper_dyn":         unary(fs["upper"]),
-		"trim_dyn":          unary(fs["trim"]),
+		"dec_dyn":              unary(fs["dec"]),
+		"ts_dyn":               unary(fs["ts"]),
+		"ts_dyn_string":        func(a []ref.Val) ref.Val { return tsLayout(a[0], a[1], zone) },
+		"ts_dyn_string_string": func(a []ref.Val) ref.Val { return tsLayoutIn(a[0], a[1], a[2]) },
+		"str_dyn":              unary(fs["str"]),
+		"null_if_empty_dyn":    unary(fs["nullIfEmpty"]),
+		"currency_dyn":         unary(fs["currency"]),
+		"country_dyn":          unary(fs["country"]),
+		"country_dyn_dyn":      func(a []ref.Val) ref.Val { return countryOr(a[0], a[1]) },
+		"str_map_dyn":          unary(fs["strMap"]),
+		"truthy_dyn":           unary(fs["truthy"]),
+		"lower_dyn":            unary(fs["lower"]),
+		"upper_dyn":            unary(fs["upper"]),
+		"trim_dyn":             unary(fs["trim"]),
 		"lookup_map_dyn": func(a []ref.Val) ref.Val {
 			if _, ok := a[0].(traits.Mapper); !ok {
 				return nil

@@ -99,17 +99,9 @@ func (l *library) CompileOptions() []cel.EnvOption {
 			cel.Overload("ts_dyn", []*cel.Type{dyn}, cel.TimestampType,
 				cel.UnaryBinding(func(v ref.Val) ref.Val { return toTime(v, "", l.zone) })),
 			cel.Overload("ts_dyn_string", []*cel.Type{dyn, str}, cel.TimestampType,
-				cel.BinaryBinding(func(v, layout ref.Val) ref.Val {
-					return toTime(v, string(layout.(types.String)), l.zone)
-				})),
+				cel.BinaryBinding(func(v, layout ref.Val) ref.Val { return tsLayout(v, layout, l.zone) })),
 			cel.Overload("ts_dyn_string_string", []*cel.Type{dyn, str, str}, cel.TimestampType,
-				cel.FunctionBinding(func(args ...ref.Val) ref.Val {
-					loc, err := location(string(args[2].(types.String)))
-					if err != nil {
-						return types.NewErr("ts: %v", err)
-					}
-					return toTime(args[0], string(args[1].(types.String)), loc)
-				}))),
+				cel.FunctionBinding(func(args ...ref.Val) ref.Val { return tsLayoutIn(args[0], args[1], args[2]) }))),
 		cel.Function("formatTime",
 			cel.Overload("format_time_timestamp_string", []*cel.Type{cel.TimestampType, str}, str,
 				cel.BinaryBinding(func(t, layout ref.Val) ref.Val {
@@ -243,6 +235,28 @@ func parseDec(s string, sep byte) ref.Val {
 }
 
 var zones sync.Map // name → *time.Location
+
+// tsLayout is ts(v, layout), with times without an offset in zone.
+func tsLayout(v, layout ref.Val, zone *time.Location) ref.Val {
+	l, ok := layout.(types.String)
+	if !ok {
+		return types.NewErr("ts: the layout is %s, not a string", typeName(layout))
+	}
+	return toTime(v, string(l), zone)
+}
+
+// tsLayoutIn is ts(v, layout, timezone).
+func tsLayoutIn(v, layout, timezone ref.Val) ref.Val {
+	name, ok := timezone.(types.String)
+	if !ok {
+		return types.NewErr("ts: the timezone is %s, not a string", typeName(timezone))
+	}
+	loc, err := location(string(name))
+	if err != nil {
+		return types.NewErr("ts: %v", err)
+	}
+	return tsLayout(v, layout, loc)
+}
 
 func location(name string) (*time.Location, error) {
 	if l, ok := zones.Load(name); ok {
