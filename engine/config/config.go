@@ -52,8 +52,12 @@ type Account struct {
 	BaseURL  string // overrides the spec's base_url when set
 	// Origins maps other origins the spec calls (token endpoints) to
 	// replacements, like BaseURL does for the base URL.
-	Origins  map[string]string
-	Timezone string // IANA name; empty when not set
+	Origins map[string]string
+	// Timezone is an IANA name, empty when not set, readable in specs as
+	// account.timezone: the zone of an API whose times carry no offset
+	// and depend on the account (an affiliate platform run in each
+	// network's own zone).
+	Timezone string
 	// Extra holds further values, readable in specs as account.<key>.
 	Extra map[string]string
 	// Secrets are where each secret.<name> comes from.
@@ -337,6 +341,10 @@ func (l *loader) account(network string, i int, v cue.Value) (Account, bool) {
 			l.errorAt(append(path, "timezone"), fmt.Sprintf("unknown time zone %q", tz))
 			ok = false
 		}
+		if v.LookupPath(cue.ParsePath("extra.timezone")).Exists() {
+			l.errorAt(append(path, "extra", "timezone"), "account.timezone is the account's timezone field: set it there only")
+			ok = false
+		}
 	}
 	if !ok {
 		return Account{}, false
@@ -360,6 +368,19 @@ func (l *loader) account(network string, i int, v cue.Value) (Account, bool) {
 		Secrets:  secrets,
 		Disabled: d.Disabled,
 	}, true
+}
+
+// Vars are the values specs read as account.<key>, besides id and
+// currency: Extra, and timezone when it is set.
+func (a Account) Vars() map[string]string {
+	out := make(map[string]string, len(a.Extra)+1)
+	for k, v := range a.Extra {
+		out[k] = v
+	}
+	if a.Timezone != "" {
+		out["timezone"] = a.Timezone
+	}
+	return out
 }
 
 // secret checks that a secret names exactly one source.

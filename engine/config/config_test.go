@@ -157,6 +157,13 @@ func TestLoad(t *testing.T) {
 			if got, want := cfg.Networks(), []string{"awin", "impact"}; !reflect.DeepEqual(got, want) {
 				t.Errorf("Networks: got %v, want %v", got, want)
 			}
+			// Specs read the timezone with the extra values.
+			if got, want := cfg.Accounts["awin"][0].Vars(), map[string]string{"region": "uk", "timezone": "Europe/London"}; !reflect.DeepEqual(got, want) {
+				t.Errorf("Vars: got %v, want %v", got, want)
+			}
+			if got := cfg.Accounts["impact"][0].Vars(); len(got) != 0 {
+				t.Errorf("Vars of an account with neither: got %v", got)
+			}
 		})
 	}
 }
@@ -232,6 +239,10 @@ func TestLoadErrors(t *testing.T) {
 		name: "unknown time zone",
 		src:  `accounts: awin: [{id: "1", timezone: "Europe/Lundon"}]` + "\n",
 		want: []string{`afflake.cue:1:28: accounts.awin[0].timezone: unknown time zone "Europe/Lundon"`},
+	}, {
+		name: "time zone set twice",
+		src:  `accounts: tune: [{id: "1", timezone: "Europe/Paris", extra: timezone: "UTC"}]` + "\n",
+		want: []string{`afflake.cue:1:61: accounts.tune[0].extra.timezone: account.timezone is the account's timezone field: set it there only`},
 	}, {
 		name: "account listed twice",
 		src: `accounts: awin: [{id: "1"},

@@ -87,6 +87,9 @@ func (c *Client) newFetcher(sp *spec.Spec, acct Account, w plan.Window) (*fetche
 	}
 	f.accountVars["id"] = acct.ID
 	f.accountVars["currency"] = acct.Currency
+	if _, ok := f.accountVars["timezone"]; !ok {
+		f.accountVars["timezone"] = nil // readable, null, when not configured
+	}
 	if f.acct.Secrets == nil {
 		f.acct.Secrets = map[string]string{}
 	}

@@ -69,6 +69,9 @@ func New(sp *spec.Spec, acct Account) *Mapper {
 	for k, v := range acct.Extra {
 		am[k] = v
 	}
+	if _, ok := am["timezone"]; !ok {
+		am["timezone"] = nil // readable, null, when not configured
+	}
 	tables := map[string]any{}
 	for name, t := range sp.Tables {
 		tables[name] = t

@@ -103,7 +103,7 @@ func (sel *selection) resolve(ctx context.Context, r *config.Resolver, placehold
 			errs = append(errs, err.Error())
 		}
 		accts = append(accts, run.Account{Network: a.Network, Account: fetch.Account{
-			ID: a.ID, Currency: a.Currency, Extra: a.Extra, Secrets: secrets, BaseURL: a.BaseURL, Origins: a.Origins,
+			ID: a.ID, Currency: a.Currency, Extra: a.Vars(), Secrets: secrets, BaseURL: a.BaseURL, Origins: a.Origins,
 		}})
 	}
 	return accts, errs

@@ -31,6 +31,7 @@ func runTransform(args []string, stdout, stderr io.Writer) int {
 	out := fs.String("out", "", "the lake directory to write (required)")
 	account := fs.String("account", "unknown", "the account the bodies belong to")
 	currency := fs.String("currency", "", "the account's currency, for records that carry none")
+	timezone := fs.String("timezone", "", "the account's time zone (IANA name), account.timezone in specs")
 	specs := fs.String("specs", "specs", "the specs directory")
 	runID := fs.String("run-id", "", "the run ID in file names and lineage (default: transform-<UTC time>)")
 	workers := fs.Int("workers", 0, "bodies mapped in parallel (default: one per CPU)")
@@ -41,6 +42,14 @@ func runTransform(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "afflake transform: --network, --in and --out are required")
 		fs.Usage()
 		return ExitUsage
+	}
+	acct := mapping.Account{ID: *account, Currency: *currency}
+	if *timezone != "" {
+		if _, err := time.LoadLocation(*timezone); err != nil {
+			fmt.Fprintf(stderr, "afflake transform: --timezone: unknown time zone %q\n", *timezone)
+			return ExitUsage
+		}
+		acct.Extra = map[string]string{"timezone": *timezone}
 	}
 	set, ok := loadSpecs(stderr, *specs, *network)
 	if !ok {
@@ -66,7 +75,7 @@ func runTransform(args []string, stdout, stderr io.Writer) int {
 	if *runID == "" {
 		*runID = "transform-" + now.Format("20060102T150405Z")
 	}
-	st, files, err := transformBodies(context.Background(), store, sp, mapping.Account{ID: *account, Currency: *currency}, *runID, now, *workers, inputs)
+	st, files, err := transformBodies(context.Background(), store, sp, acct, *runID, now, *workers, inputs)
 	for _, e := range st.Errors {
 		fmt.Fprintf(stderr, "%s account %s: %v\n", sp.Name, *account, e)
 	}

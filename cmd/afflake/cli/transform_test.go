@@ -106,3 +106,51 @@ func goldenSums(t *testing.T, dir string) (int, decimal.Decimal, decimal.Decimal
 }
 
 func itoa(n int) string { return decimal.Decimal{Unscaled: int64(n) * 1_000_000}.Compact() }
+
+// TestTransformTimezone maps TUNE's fixture, whose times carry no offset
+// and are in the network's own zone: with --timezone, transaction_at is
+// the golden rows' (made with the fixture account's timezone); without
+// it, the times are read as UTC, hours away.
+func TestTransformTimezone(t *testing.T) {
+	root := filepath.Join("..", "..", "..")
+	dir := filepath.Join(root, "testdata", "tune")
+	want := map[string]bool{}
+	golden, err := os.ReadFile(filepath.Join(dir, "conversions.golden.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(golden)), "\n") {
+		var g struct {
+			TransactionAt *string `json:"transaction_at"`
+		}
+		if err := json.Unmarshal([]byte(line), &g); err != nil {
+			t.Fatal(err)
+		}
+		if g.TransactionAt != nil {
+			want[*g.TransactionAt] = true
+		}
+	}
+	for _, tc := range []struct {
+		flags []string
+		match bool
+	}{{[]string{"--timezone", "America/New_York"}, true}, {nil, false}} {
+		out := t.TempDir()
+		var stdout, stderr bytes.Buffer
+		args := append([]string{"transform", "--specs", filepath.Join(root, "specs"), "--network", "tune",
+			"--in", filepath.Join(dir, "conversions.json"), "--out", out, "--account", "30812", "--currency", "USD", "--run-id", "t1"}, tc.flags...)
+		if st := Run(args, &stdout, &stderr); st != ExitOK && st != ExitFailed {
+			t.Fatalf("%v: exit %d\n%s", tc.flags, st, stderr.String())
+		}
+		res := duckdb.Run(t, map[string]string{"u": filepath.Join(out, "transactions", "network=tune", "*", "t1-*.parquet")},
+			map[string]string{"at": "SELECT strftime(transaction_at AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%SZ') AS at FROM u"})
+		rows := res.Queries["at"]
+		if len(rows) == 0 {
+			t.Fatalf("%v: no rows", tc.flags)
+		}
+		for _, r := range rows {
+			if want[r["at"]] != tc.match {
+				t.Errorf("%v: transaction_at %s, golden has it: %v, want %v", tc.flags, r["at"], want[r["at"]], tc.match)
+			}
+		}
+	}
+}
