@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/google/cel-go/cel"
 	celast "github.com/google/cel-go/common/ast"
@@ -98,19 +99,101 @@ func NewEnv(scope Scope, zone *time.Location) (*cel.Env, error) {
 	return cel.NewEnv(opts...)
 }
 
-func issuesOf(iss *cel.Issues) *CompileError {
+func issuesOf(env *cel.Env, src string, iss *cel.Issues) *CompileError {
 	ce := &CompileError{}
 	for _, e := range iss.Errors() {
-		ce.Issues = append(ce.Issues, Issue{Line: e.Location.Line(), Column: e.Location.Column(), Message: e.Message})
+		called := calledAt(src, e.Location.Line(), e.Location.Column())
+		ce.Issues = append(ce.Issues, Issue{Line: e.Location.Line(), Column: e.Location.Column(), Message: e.Message + suggestion(env, e.Message, called)})
 	}
 	return ce
+}
+
+// calledAt reports whether the name at line and column (CEL's: 1-based,
+// 0-based in code points) of src is called: a '(' follows it.
+func calledAt(src string, line, col int) bool {
+	lines := strings.Split(src, "\n")
+	if line < 1 || line > len(lines) {
+		return false
+	}
+	rs := []rune(lines[line-1])
+	i := col
+	for i < len(rs) && (rs[i] == '_' || unicode.IsLetter(rs[i]) || unicode.IsDigit(rs[i])) {
+		i++
+	}
+	for i < len(rs) && unicode.IsSpace(rs[i]) {
+		i++
+	}
+	return i < len(rs) && rs[i] == '('
+}
+
+var undeclared = regexp.MustCompile(`^undeclared reference to '([^']+)'`)
+
+// suggestion is "; did you mean 'x'?" for a reference to an undeclared
+// name close to a declared function (when called) or variable (decimal →
+// dec, rec → r), or "".
+func suggestion(env *cel.Env, msg string, called bool) string {
+	m := undeclared.FindStringSubmatch(msg)
+	if m == nil {
+		return ""
+	}
+	var names []string
+	if called {
+		for name := range env.Functions() {
+			if !strings.HasPrefix(name, "_") && !strings.Contains(name, "@") && !strings.Contains(name, ".") {
+				names = append(names, name)
+			}
+		}
+	} else {
+		for _, v := range env.Variables() {
+			names = append(names, v.Name())
+		}
+	}
+	sort.Strings(names)
+	best, bestDist := "", 0
+	for _, name := range names {
+		d := editDistance(strings.ToLower(m[1]), strings.ToLower(name))
+		if limit := max(1, len(m[1])/3); d <= limit && (best == "" || d < bestDist) {
+			best, bestDist = name, d
+		}
+	}
+	if best == "" {
+		// A longer spelling of a short name: decimal for dec, rec for r.
+		for _, name := range names {
+			if (len(name) >= 2 || !called) && strings.HasPrefix(strings.ToLower(m[1]), name) {
+				return fmt.Sprintf("; did you mean '%s'?", name)
+			}
+		}
+		return ""
+	}
+	return fmt.Sprintf("; did you mean '%s'?", best)
+}
+
+// editDistance is the Levenshtein distance of a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }
 
 // Compile parses and checks one expression in env.
 func Compile(env *cel.Env, src string) (*cel.Ast, error) {
 	a, iss := env.Compile(src)
 	if iss != nil && iss.Err() != nil {
-		return nil, issuesOf(iss)
+		return nil, issuesOf(env, src, iss)
 	}
 	return a, nil
 }

@@ -45,3 +45,29 @@ func TestUndeclaredTables(t *testing.T) {
 		}
 	}
 }
+
+// TestSuggestion checks the "did you mean" of an undeclared name: a close
+// or longer spelling of a function or variable, nothing for another word.
+func TestSuggestion(t *testing.T) {
+	env, err := NewEnv(RecordScope, time.UTC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for src, want := range map[string]string{
+		"decimal(r.x)":     "undeclared reference to 'decimal' (in container ''); did you mean 'dec'?",
+		"contry(r.x)":      "undeclared reference to 'contry' (in container ''); did you mean 'country'?",
+		"nullifempty(r.x)": "undeclared reference to 'nullifempty' (in container ''); did you mean 'nullIfEmpty'?",
+		"rec.x":            "undeclared reference to 'rec' (in container ''); did you mean 'r'?",
+		"frobnicate(r.x)":  "undeclared reference to 'frobnicate' (in container '')",
+	} {
+		_, err := Compile(env, src)
+		var ce *CompileError
+		if !errors.As(err, &ce) || len(ce.Issues) != 1 {
+			t.Errorf("%s: %v", src, err)
+			continue
+		}
+		if got := ce.Issues[0].Message; got != want {
+			t.Errorf("%s: got %q, want %q", src, got, want)
+		}
+	}
+}
