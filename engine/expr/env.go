@@ -16,6 +16,8 @@ import (
 	"github.com/google/cel-go/common/types"
 	"github.com/google/cel-go/common/types/ref"
 	"github.com/google/cel-go/ext"
+
+	"github.com/afflake/afflake/engine/suggest"
 )
 
 // Scope names the environment an expression is checked in.
@@ -148,45 +150,12 @@ func suggestion(env *cel.Env, msg string, called bool) string {
 			names = append(names, v.Name())
 		}
 	}
-	sort.Strings(names)
-	best, bestDist := "", 0
-	for _, name := range names {
-		d := editDistance(strings.ToLower(m[1]), strings.ToLower(name))
-		if limit := max(1, len(m[1])/3); d <= limit && (best == "" || d < bestDist) {
-			best, bestDist = name, d
-		}
+	// A called name must be two letters or more to be a prefix: r is no
+	// function.
+	if best := suggest.Closest(m[1], names, true); best != "" && (len(best) >= 2 || !called) {
+		return fmt.Sprintf("; did you mean '%s'?", best)
 	}
-	if best == "" {
-		// A longer spelling of a short name: decimal for dec, rec for r.
-		for _, name := range names {
-			if (len(name) >= 2 || !called) && strings.HasPrefix(strings.ToLower(m[1]), name) {
-				return fmt.Sprintf("; did you mean '%s'?", name)
-			}
-		}
-		return ""
-	}
-	return fmt.Sprintf("; did you mean '%s'?", best)
-}
-
-// editDistance is the Levenshtein distance of a and b.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
+	return ""
 }
 
 // Compile parses and checks one expression in env.

@@ -21,6 +21,8 @@ import (
 	"cuelang.org/go/cue/load"
 	"cuelang.org/go/cue/parser"
 	"cuelang.org/go/cue/token"
+
+	"github.com/afflake/afflake/engine/suggest"
 )
 
 // Set is the specs loaded from one directory.
@@ -339,12 +341,16 @@ func cueErrors(err error, root string, base cue.Value) Errors {
 			if !defRead {
 				def, defRead = networkSchema(root), true
 			}
-			path = unknownField(def, path)
+			var known []string
+			path, known = unknownField(def, path)
 			key := strings.Join(path, ".")
 			if seen[key] {
 				continue
 			}
 			seen[key] = true
+			if best := suggest.Closest(path[len(path)-1], known, false); best != "" {
+				msg += fmt.Sprintf("; did you mean %s?", best)
+			}
 		}
 		var pos token.Pos
 		for _, p := range cueerrors.Positions(e) {
@@ -387,29 +393,41 @@ func networkSchema(root string) cue.Value {
 }
 
 // unknownField returns the shortest prefix of path (networks.<name>.…)
-// that names a field #Network does not declare, or path itself.
-func unknownField(def cue.Value, path []string) []string {
+// that names a field #Network does not declare, or path itself, with the
+// fields the schema declares beside it when it can tell them.
+func unknownField(def cue.Value, path []string) ([]string, []string) {
 	if !def.Exists() || len(path) < 3 || path[0] != "networks" {
-		return path
+		return path, nil
 	}
 	v := def
-	for i := 2; i < len(path)-1; i++ {
+	for i := 2; i < len(path); i++ {
 		f, known := schemaField(v, path[i])
 		if !known {
-			return path[:i+1]
+			return path[:i+1], fieldNames(v)
 		}
-		if !f.Exists() {
-			return path // the schema cannot tell
+		if !f.Exists() || i == len(path)-1 {
+			return path, nil // the schema cannot tell
 		}
 		v = f
 	}
-	return path
+	return path, nil
+}
+
+// fieldNames are the fields struct v declares.
+func fieldNames(v cue.Value) []string {
+	var out []string
+	if it, err := v.Fields(cue.Optional(true)); err == nil {
+		for it.Next() {
+			out = append(out, it.Selector().Unquoted())
+		}
+	}
+	return out
 }
 
 // schemaField returns the schema of field name of struct v, and whether
 // v allows the field. An invalid value means the schema of the field
-// cannot be told (a pattern, a disjunction, a value that is not a
-// struct); such a field counts as allowed.
+// cannot be told (a disjunction, a value that is not a struct); such a
+// field counts as allowed.
 func schemaField(v cue.Value, name string) (cue.Value, bool) {
 	if op, _ := v.Expr(); op == cue.OrOp || v.IncompleteKind() != cue.StructKind {
 		return cue.Value{}, true
@@ -424,7 +442,8 @@ func schemaField(v cue.Value, name string) (cue.Value, bool) {
 			}
 		}
 	}
-	return cue.Value{}, true
+	// A field a pattern allows ([#Name]: #Column) has the pattern's schema.
+	return v.LookupPath(cue.MakePath(cue.Str(name).Optional())), true
 }
 
 // fieldPos finds the position of the field at an error's path. Paths
