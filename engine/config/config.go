@@ -25,6 +25,7 @@ import (
 	cueyaml "cuelang.org/go/encoding/yaml"
 
 	"github.com/afflake/afflake/engine/spec"
+	"github.com/afflake/afflake/engine/suggest"
 )
 
 // DefaultFile is the configuration file read when none is named.
@@ -434,7 +435,7 @@ func (c *Config) Check(specs map[string]bool) spec.Errors {
 			continue
 		}
 		msg := fmt.Sprintf("no spec for network %q", network)
-		if s := closest(network, known); s != "" {
+		if s := suggest.Closest(network, known, false); s != "" {
 			msg += fmt.Sprintf(" (did you mean %q?)", s)
 		}
 		e := &spec.Error{File: c.File, Path: "accounts." + network, Msg: msg}
@@ -444,38 +445,6 @@ func (c *Config) Check(specs map[string]bool) spec.Errors {
 		errs = append(errs, e)
 	}
 	return errs.Sort()
-}
-
-// closest returns the name within two edits of s, if any.
-func closest(s string, names []string) string {
-	best, bestD := "", 3
-	for _, n := range names {
-		if d := distance(s, n); d < bestD {
-			best, bestD = n, d
-		}
-	}
-	return best
-}
-
-// distance is the Levenshtein distance between a and b.
-func distance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 // result is the errors found, in file order. The file is validated as
