@@ -284,6 +284,9 @@ func (ps *Programs) Add(src string) (*Program, error) {
 			return nil, err
 		}
 	}
+	if err := checkDoubles(a); err != nil {
+		return nil, err
+	}
 	for _, path := range recordPaths(a) {
 		ps.slotOf(path)
 	}

@@ -50,6 +50,35 @@ func checkTables(a *cel.Ast, known map[string]bool) error {
 	return &CompileError{Issues: bad}
 }
 
+// checkDoubles reports dec() of a value typed double (a literal like
+// 19.99, double(x)): dec refuses floats, which would have rounded the
+// amount already; the value's text is what it reads.
+func checkDoubles(a *cel.Ast) error {
+	native := a.NativeRep()
+	info := native.SourceInfo()
+	var bad []Issue
+	ast.PostOrderVisit(native.Expr(), ast.NewExprVisitor(func(e ast.Expr) {
+		if e.Kind() != ast.CallKind {
+			return
+		}
+		call := e.AsCall()
+		if call.FunctionName() != "dec" || len(call.Args()) == 0 {
+			return
+		}
+		arg := call.Args()[0]
+		if native.GetType(arg.ID()) != types.DoubleType {
+			return
+		}
+		loc := info.GetStartLocation(arg.ID())
+		bad = append(bad, Issue{Line: loc.Line(), Column: loc.Column(),
+			Message: "dec() of a double: a float has already rounded the amount; pass its text (dec('19.99'), dec(r.amount))"})
+	}))
+	if len(bad) == 0 {
+		return nil
+	}
+	return &CompileError{Issues: bad}
+}
+
 func isTables(e ast.Expr) bool { return e.Kind() == ast.IdentKind && e.AsIdent() == "tables" }
 
 func tableList(known map[string]bool) string {

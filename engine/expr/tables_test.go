@@ -3,6 +3,7 @@ package expr
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 )
@@ -68,6 +69,36 @@ func TestSuggestion(t *testing.T) {
 		}
 		if got := ce.Issues[0].Message; got != want {
 			t.Errorf("%s: got %q, want %q", src, got, want)
+		}
+	}
+}
+
+// TestDecOfDouble checks that dec() of a value typed double is a compile
+// error at the value, and that dec() of text, integers and record fields
+// is not.
+func TestDecOfDouble(t *testing.T) {
+	env, err := NewEnv(RecordScope, time.UTC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps := NewPrograms(env, time.UTC)
+	for src, col := range map[string]int{
+		"dec('19.99')":          -1,
+		"dec(r.amount)":         -1,
+		"dec(0) + dec(r.x)":     -1,
+		"dec(19.99)":            4,
+		"dec(double(r.amount))": 10,
+		"dec(r.x) * dec(0.1)":   15,
+	} {
+		_, err := ps.Add(src)
+		var ce *CompileError
+		switch {
+		case col < 0 && err != nil:
+			t.Errorf("%s: %v", src, err)
+		case col >= 0 && (!errors.As(err, &ce) || len(ce.Issues) != 1):
+			t.Errorf("%s: got %v, want one error", src, err)
+		case col >= 0 && (ce.Issues[0].Column != col || !strings.HasPrefix(ce.Issues[0].Message, "dec() of a double")):
+			t.Errorf("%s: got %d %q, want column %d", src, ce.Issues[0].Column, ce.Issues[0].Message, col)
 		}
 	}
 }
