@@ -287,6 +287,9 @@ func (ps *Programs) Add(src string) (*Program, error) {
 	if err := checkDoubles(a); err != nil {
 		return nil, err
 	}
+	if err := checkTimestamps(a); err != nil {
+		return nil, err
+	}
 	for _, path := range recordPaths(a) {
 		ps.slotOf(path)
 	}

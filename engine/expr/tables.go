@@ -50,6 +50,28 @@ func checkTables(a *cel.Ast, known map[string]bool) error {
 	return &CompileError{Issues: bad}
 }
 
+// checkTimestamps reports CEL's timestamp() in a mapping: it reads only
+// RFC 3339 with an offset, not the spec's timezone nor a layout, so a
+// source time without an offset would quarantine every record; ts()
+// reads those forms and more.
+func checkTimestamps(a *cel.Ast) error {
+	native := a.NativeRep()
+	info := native.SourceInfo()
+	var bad []Issue
+	ast.PostOrderVisit(native.Expr(), ast.NewExprVisitor(func(e ast.Expr) {
+		if e.Kind() != ast.CallKind || e.AsCall().FunctionName() != "timestamp" || e.AsCall().IsMemberFunction() {
+			return
+		}
+		loc := info.GetStartLocation(e.ID())
+		bad = append(bad, Issue{Line: loc.Line(), Column: loc.Column(),
+			Message: "timestamp() reads only RFC 3339 with an offset: use ts(x) (ISO 8601, the spec's timezone) or ts(x, layout)"})
+	}))
+	if len(bad) == 0 {
+		return nil
+	}
+	return &CompileError{Issues: bad}
+}
+
 // checkDoubles reports dec() of a value typed double (a literal like
 // 19.99, double(x)): dec refuses floats, which would have rounded the
 // amount already; the value's text is what it reads.

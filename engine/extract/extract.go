@@ -97,9 +97,59 @@ func Records(root gjson.Result, path string) (gjson.Result, error) {
 				what = "an object"
 			}
 		}
-		return gjson.Result{}, &BodyError{Offset: -1, Msg: fmt.Sprintf("%s holds %s, not an array of records", where, what)}
+		msg := fmt.Sprintf("%s holds %s, not an array of records", where, what)
+		if hint := pathHint(root, path); hint != "" && !arr.Exists() {
+			msg += " (" + hint + ")"
+		}
+		return gjson.Result{}, &BodyError{Offset: -1, Msg: msg}
 	}
 	return arr, nil
+}
+
+// pathHint says where a records path that finds nothing stops in the
+// body: the keys of the last object it reaches ("the body has Message,
+// Status"), or what that value is ("data is null"). Only plain dotted
+// paths are followed.
+func pathHint(root gjson.Result, path string) string {
+	segs := strings.Split(path, ".")
+	cur, at := root, "the body"
+	for i, seg := range segs {
+		if seg == "" || strings.ContainsAny(seg, `\*?#|@!=<>%`) {
+			return ""
+		}
+		if !cur.IsObject() {
+			break
+		}
+		next := cur.Get(seg)
+		if !next.Exists() {
+			break
+		}
+		cur, at = next, strings.Join(segs[:i+1], ".")
+	}
+	if !cur.IsObject() {
+		if cur.Type == gjson.Null {
+			return at + " is null"
+		}
+		return ""
+	}
+	var keys []string
+	more := false
+	cur.ForEach(func(k, _ gjson.Result) bool {
+		if len(keys) == 8 {
+			more = true
+			return false
+		}
+		keys = append(keys, k.Str)
+		return true
+	})
+	if len(keys) == 0 {
+		return at + " is an empty object"
+	}
+	list := strings.Join(keys, ", ")
+	if more {
+		list += ", …"
+	}
+	return at + " has " + list
 }
 
 // Each calls fn for each record of arr with its index; it stops at the
