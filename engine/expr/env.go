@@ -279,15 +279,7 @@ func (ps *Programs) Add(src string) (*Program, error) {
 	if err != nil {
 		return nil, err
 	}
-	if ps.Tables != nil {
-		if err := checkTables(a, ps.Tables); err != nil {
-			return nil, err
-		}
-	}
-	if err := checkDoubles(a); err != nil {
-		return nil, err
-	}
-	if err := checkTimestamps(a); err != nil {
+	if err := checkMapping(a, ps.Tables); err != nil {
 		return nil, err
 	}
 	for _, path := range recordPaths(a) {
