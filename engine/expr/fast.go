@@ -55,6 +55,9 @@ func planFast(a *ast.AST, e ast.Expr, funcs map[string]func([]ref.Val) ref.Val, 
 		if ids := a.GetOverloadIDs(e.ID()); len(ids) == 1 && ids[0] == "str_map_dyn" && call.Args()[0].Kind() == ast.MapKind {
 			return planStrMap(a, call.Args()[0], funcs, slot, consts)
 		}
+		if call.FunctionName() == operators.In && call.Args()[1].Kind() == ast.ListKind {
+			return planIn(a, call.Args()[0], call.Args()[1], funcs, slot, consts)
+		}
 		args := make([]fastNode, len(call.Args()))
 		for i, arg := range call.Args() {
 			if args[i] = planFast(a, arg, funcs, slot, consts); args[i] == nil {
@@ -213,6 +216,41 @@ func planFast(a *ast.AST, e ast.Expr, funcs map[string]func([]ref.Val) ref.Val, 
 		}
 	}
 	return nil
+}
+
+// planIn plans x in [literal, …], as CEL tests it: equal to an element.
+func planIn(a *ast.AST, x, list ast.Expr, funcs map[string]func([]ref.Val) ref.Val, slot func([]string) int, consts *int) fastNode {
+	var elems []ref.Val
+	for _, el := range list.AsList().Elements() {
+		if el.Kind() != ast.LiteralKind {
+			return nil
+		}
+		elems = append(elems, el.AsLiteral())
+	}
+	lhs := planFast(a, x, funcs, slot, consts)
+	if lhs == nil {
+		return nil
+	}
+	return func(rec *Record) ref.Val {
+		v := lhs(rec)
+		if v == nil || types.IsUnknownOrError(v) {
+			return nil
+		}
+		switch v.(type) {
+		case traits.Mapper, traits.Lister:
+			return nil // CEL's own answer, an error, is left to CEL
+		}
+		for _, el := range elems {
+			switch eq := types.Equal(v, el); eq {
+			case types.True:
+				return types.True
+			case types.False:
+			default:
+				return nil
+			}
+		}
+		return types.False
+	}
 }
 
 // planStrMap plans strMap({'k': x, …}), a map literal of distinct

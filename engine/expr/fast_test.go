@@ -24,6 +24,8 @@ var fastSrcs = []string{
 	"ts(r.v, '2006-01-02 15:04:05', 'America/New_York')",
 	"has(r.v.amount) ? r.v.amount : r.w",
 	"country(r.v, null)",
+	"r.v in ['a', 'pending', 1, true]",
+	"r.v in ['a'] || r.w in []",
 }
 
 // TestFastMatchesCEL evaluates fastSrcs over pairs of field values with
