@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/afflake/afflake/engine/spec"
 )
@@ -13,13 +14,22 @@ func init() {
 
 func runValidate(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("validate", "[PATH…]", stderr)
+	format := fs.String("format", "text", "how errors are printed: text (with the source line and a caret), or github (workflow annotations on the spec's lines)")
 	if st, ok := parse(fs, args); !ok {
 		return st
+	}
+	if *format != "text" && *format != "github" {
+		fmt.Fprintf(stderr, "afflake validate: --format is text or github, not %q\n", *format)
+		return ExitUsage
 	}
 	set, errs := spec.Load(fs.Args()...)
 	if len(errs) > 0 {
 		for _, e := range errs {
-			fmt.Fprintln(stderr, e.Pretty())
+			if *format == "github" {
+				fmt.Fprintln(stderr, githubAnnotation(e))
+			} else {
+				fmt.Fprintln(stderr, e.Pretty())
+			}
 		}
 		fmt.Fprintf(stderr, "%d error(s)\n", len(errs))
 		return ExitUsage
@@ -29,6 +39,28 @@ func runValidate(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "ok  %-24s %s  %d columns, spec %s\n", name, sp.File, len(sp.Cols), sp.Hash)
 	}
 	return ExitOK
+}
+
+// githubAnnotation is a spec error as a GitHub Actions workflow command,
+// which the job's summary and the pull request show on the spec's line.
+func githubAnnotation(e *spec.Error) string {
+	prop := strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A", ":", "%3A", ",", "%2C")
+	data := strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A")
+	var b strings.Builder
+	b.WriteString("::error ")
+	if e.File != "" {
+		fmt.Fprintf(&b, "file=%s,", prop.Replace(e.File))
+		if e.Line > 0 {
+			fmt.Fprintf(&b, "line=%d,col=%d,", e.Line, e.Col)
+		}
+	}
+	b.WriteString("title=afflake validate::")
+	msg := e.Msg
+	if e.Path != "" {
+		msg = e.Path + ": " + msg
+	}
+	b.WriteString(data.Replace(msg))
+	return b.String()
 }
 
 // loadSpecs loads the specs (only the named networks', when names are
