@@ -236,10 +236,6 @@ func planIn(a *ast.AST, x, list ast.Expr, funcs map[string]func([]ref.Val) ref.V
 		if v == nil || types.IsUnknownOrError(v) {
 			return nil
 		}
-		switch v.(type) {
-		case traits.Mapper, traits.Lister:
-			return nil // CEL's own answer, an error, is left to CEL
-		}
 		for _, el := range elems {
 			switch eq := types.Equal(v, el); eq {
 			case types.True:

@@ -12,14 +12,20 @@ import (
 
 // object is a JSON object seen as a CEL map, read lazily: a field is
 // converted only when an expression reads it.
-type object struct{ res gjson.Result }
+// object is a JSON object of a record, read lazily from its text. It
+// holds only the text, so that it is comparable: CEL hashes the values
+// it tests against constant lists (x in ['a', 'b']).
+type object struct{ raw string }
+
+// json is the object as gjson reads it.
+func (o object) json() gjson.Result { return gjson.Result{Type: gjson.JSON, Raw: o.raw} }
 
 var _ traits.Mapper = object{}
 
 func (o object) find(key string) (gjson.Result, bool) {
 	var out gjson.Result
 	found := false
-	o.res.ForEach(func(k, v gjson.Result) bool {
+	o.json().ForEach(func(k, v gjson.Result) bool {
 		if k.Str == key {
 			out, found = v, true
 			return false
@@ -59,14 +65,14 @@ func (o object) Contains(key ref.Val) ref.Val {
 // Size implements traits.Sizer.
 func (o object) Size() ref.Val {
 	n := 0
-	o.res.ForEach(func(_, _ gjson.Result) bool { n++; return true })
+	o.json().ForEach(func(_, _ gjson.Result) bool { n++; return true })
 	return types.Int(n)
 }
 
 // Iterator implements traits.Iterable.
 func (o object) Iterator() traits.Iterator {
 	var keys []ref.Val
-	o.res.ForEach(func(k, _ gjson.Result) bool {
+	o.json().ForEach(func(k, _ gjson.Result) bool {
 		keys = append(keys, types.String(k.Str))
 		return true
 	})
@@ -96,11 +102,11 @@ func (o object) Equal(other ref.Val) ref.Val { return o.eager().Equal(other) }
 func (o object) Type() ref.Type { return types.MapType }
 
 // Value implements ref.Val.
-func (o object) Value() any { return o.res.Raw }
+func (o object) Value() any { return o.raw }
 
 func (o object) eager() traits.Mapper {
 	m := map[ref.Val]ref.Val{}
-	o.res.ForEach(func(k, v gjson.Result) bool {
+	o.json().ForEach(func(k, v gjson.Result) bool {
 		m[types.String(k.Str)] = FromJSON(v)
 		return true
 	})

@@ -533,7 +533,7 @@ func toStrMap(v ref.Val) ref.Val {
 // strMapOfObject is toStrMap of a JSON object, read in one pass: a key
 // that occurs twice has its first value, as Get gives it.
 func strMapOfObject(o object) ref.Val {
-	if out, ok := scanStrMap(o.res.Raw); ok {
+	if out, ok := scanStrMap(o.raw); ok {
 		return newStrMap(out)
 	}
 	return strMapForEach(o)
@@ -544,7 +544,7 @@ func strMapForEach(o object) ref.Val {
 	out := map[string]string{}
 	var seenBuf [8]string
 	seen := seenBuf[:0]
-	o.res.ForEach(func(k, v gjson.Result) bool {
+	o.json().ForEach(func(k, v gjson.Result) bool {
 		key := k.Str
 		for _, s := range seen {
 			if s == key {

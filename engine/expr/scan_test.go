@@ -74,7 +74,7 @@ func TestScanStrMap(t *testing.T) {
 		`{"a":1,}`, `{"a":tru}`,
 	}
 	for _, src := range objs {
-		o := object{gjson.Parse(src)}
+		o := object{gjson.Parse(src).Raw}
 		got, want := strMapOfObject(o), strMapForEach(o)
 		if fmt.Sprintf("%T %v", got, got.Value()) != fmt.Sprintf("%T %v", want, want.Value()) {
 			t.Errorf("%s: scan %v, ForEach %v", src, got.Value(), want.Value())

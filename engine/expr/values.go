@@ -248,7 +248,7 @@ func FromJSON(res gjson.Result) ref.Val {
 			})
 			return types.NewRefValList(types.DefaultTypeAdapter, vals)
 		}
-		return object{res}
+		return object{res.Raw}
 	}
 	return types.NullValue
 }
