@@ -58,6 +58,25 @@ func planFast(a *ast.AST, e ast.Expr, funcs map[string]func([]ref.Val) ref.Val, 
 		if call.FunctionName() == operators.In && call.Args()[1].Kind() == ast.ListKind {
 			return planIn(a, call.Args()[0], call.Args()[1], funcs, slot, consts)
 		}
+		if call.FunctionName() == "string" && len(call.Args()) == 1 {
+			// CEL's string() of a string, integer, double or boolean is its
+			// conversion to string; other values (null has no overload) are
+			// left to CEL.
+			if x := planFast(a, call.Args()[0], funcs, slot, consts); x != nil {
+				return func(rec *Record) ref.Val {
+					switch v := x(rec).(type) {
+					case types.String:
+						return v
+					case types.Int, types.Uint, types.Double, types.Bool:
+						if s := v.ConvertToType(types.StringType); !types.IsUnknownOrError(s) {
+							return s
+						}
+					}
+					return nil
+				}
+			}
+			return nil
+		}
 		args := make([]fastNode, len(call.Args()))
 		for i, arg := range call.Args() {
 			if args[i] = planFast(a, arg, funcs, slot, consts); args[i] == nil {

@@ -26,6 +26,7 @@ var fastSrcs = []string{
 	"country(r.v, null)",
 	"r.v in ['a', 'pending', 1, true]",
 	"r.v in ['a'] || r.w in []",
+	"string(r.v) + string(r.w)",
 }
 
 // TestFastMatchesCEL evaluates fastSrcs over pairs of field values with
