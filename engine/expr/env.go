@@ -83,7 +83,8 @@ func NewEnv(scope Scope, zone *time.Location) (*cel.Env, error) {
 	case RecordScope:
 		opts = append(opts,
 			cel.Variable("r", cel.DynType),
-			cel.Variable("tables", cel.MapType(cel.StringType, cel.MapType(cel.StringType, cel.StringType))))
+			cel.Variable("tables", cel.MapType(cel.StringType, cel.MapType(cel.StringType, cel.StringType))),
+			cel.Variable("fetched_at", cel.TimestampType))
 	case RequestScope:
 		opts = append(opts,
 			cel.Variable("window", mapType()),

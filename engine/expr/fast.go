@@ -30,6 +30,11 @@ func planFast(a *ast.AST, e ast.Expr, funcs map[string]func([]ref.Val) ref.Val, 
 			return func(*Record) ref.Val { return v }
 		}
 		return nil
+	case ast.IdentKind:
+		if e.AsIdent() == "fetched_at" {
+			return func(rec *Record) ref.Val { return rec.vars["fetched_at"] }
+		}
+		return nil
 	case ast.SelectKind:
 		if i, field, ok := presenceTest(e, slot); ok {
 			return func(rec *Record) ref.Val {

@@ -2,6 +2,7 @@ package expr
 
 import (
 	"strings"
+	"time"
 	"unsafe"
 
 	"github.com/google/cel-go/common/types"
@@ -106,6 +107,24 @@ func (t *PathTree) NewRecord(vars map[string]ref.Val) *Record {
 	}
 }
 
+// SetFetchedAt sets fetched_at, when the record's body was received.
+// Values of programs evaluated before are forgotten; the fields stay.
+func (rv *Record) SetFetchedAt(t time.Time) {
+	rv.vars["fetched_at"] = types.Timestamp{Time: t.UTC()}
+	rv.newGen()
+}
+
+// newGen starts a generation of program values: those of the last one
+// are no longer read.
+func (rv *Record) newGen() {
+	rv.gen++
+	if rv.gen == 0 {
+		clear(rv.resultGen)
+		clear(rv.scalarGen)
+		rv.gen = 1
+	}
+}
+
 // Reset points the view at the next record and collects every field the
 // programs read in one pass over it.
 func (rv *Record) Reset(rec gjson.Result) {
@@ -145,12 +164,7 @@ func (rv *Record) ResetNext(text string, base int) (rec gjson.Result, ok bool) {
 // forget drops what the view holds of its last record: its fields and
 // the values of programs evaluated over it.
 func (rv *Record) forget() {
-	rv.gen++
-	if rv.gen == 0 {
-		clear(rv.resultGen)
-		clear(rv.scalarGen)
-		rv.gen = 1
-	}
+	rv.newGen()
 	clear(rv.slots)
 	if rv.cached != nil {
 		clear(rv.cached)

@@ -53,6 +53,8 @@ type Mapper struct {
 	times []time.Time
 
 	batOut batchRow
+	// fetchedAt is the record view's fetched_at.
+	fetchedAt time.Time
 	// plainString marks the columns that copy a string field as is.
 	plainString []bool
 	// next is set by Next: the record view holds the record MapBatch
@@ -78,6 +80,7 @@ func New(sp *spec.Spec, acct Account) *Mapper {
 	}
 	vars := expr.Vars(map[string]any{"account": am, "tables": tables})
 	m := &Mapper{sp: sp, account: acct, rec: sp.Record.Tree().NewRecord(vars)}
+	m.rec.SetFetchedAt(m.fetchedAt)
 	m.fields = make([]fieldID, len(sp.Fields))
 	for i, f := range sp.Fields {
 		m.fields[i] = fieldByName[f.Name]
@@ -178,6 +181,10 @@ func (m *Mapper) mapRecord(rec gjson.Result, lin Lineage, u *row.Unified, table 
 		m.rec.Reset(rec)
 	}
 	m.next = false
+	if !lin.FetchedAt.Equal(m.fetchedAt) {
+		m.fetchedAt = lin.FetchedAt
+		m.rec.SetFetchedAt(lin.FetchedAt)
+	}
 	sp := m.sp
 	// Rounding is counted for the unified amounts only; the network
 	// table's columns read the same numbers.

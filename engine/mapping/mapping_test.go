@@ -95,3 +95,39 @@ func TestRejections(t *testing.T) {
 		}
 	}
 }
+
+// TestFetchedAt maps one record at two fetch times: fetched_at reads each,
+// though the record view holds the same record (no stale value), and
+// Impact's early-approved action has a validation date only once its
+// locking date has passed.
+func TestFetchedAt(t *testing.T) {
+	sp := loadSpec(t, "impact")
+	m := New(sp, Account{ID: "IR1", Currency: "USD"})
+	rec := gjson.Parse(`{"Id":"1","State":"APPROVED","Amount":"40.00","Payout":"4.00","Currency":"USD",
+		"EventDate":"2026-10-20T09:12:00-07:00","LockingDate":"2026-12-20T00:00:00-08:00"}`)
+	vals := make([]any, len(TableColumns(sp)))
+	for _, tc := range []struct {
+		fetched time.Time
+		want    string // validated_at, "" for null
+	}{
+		{time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), ""},
+		{time.Date(2027, 1, 5, 0, 0, 0, 0, time.UTC), "2026-12-20T08:00:00Z"},
+		{time.Date(2026, 12, 20, 7, 59, 59, 0, time.UTC), ""},
+		{time.Date(2026, 12, 20, 8, 0, 0, 0, time.UTC), "2026-12-20T08:00:00Z"},
+	} {
+		var u row.Unified
+		if err := m.Map(rec, Lineage{RunID: "r", RawRef: "x#0", FetchedAt: tc.fetched}, &u, vals); err != nil {
+			t.Fatal(err)
+		}
+		got := ""
+		if u.ValidatedAt != nil {
+			got = u.ValidatedAt.Format(time.RFC3339)
+		}
+		if got != tc.want {
+			t.Errorf("fetched %s: validated_at %q, want %q", tc.fetched.Format(time.RFC3339), got, tc.want)
+		}
+		if !u.FetchedAt.Equal(tc.fetched) {
+			t.Errorf("fetched_at %s, want %s", u.FetchedAt, tc.fetched)
+		}
+	}
+}
