@@ -140,7 +140,12 @@ func planFast(a *ast.AST, e ast.Expr, funcs map[string]func([]ref.Val) ref.Val, 
 			// Orderings of values of one of afflake's or CEL's ordered
 			// types, as CEL orders them (Compare).
 			l, r := args[0], args[1]
-			fn := call.FunctionName()
+			holds := map[string]func(int64) bool{
+				operators.Less:          func(n int64) bool { return n < 0 },
+				operators.LessEquals:    func(n int64) bool { return n <= 0 },
+				operators.Greater:       func(n int64) bool { return n > 0 },
+				operators.GreaterEquals: func(n int64) bool { return n >= 0 },
+			}[call.FunctionName()]
 			return func(rec *Record) ref.Val {
 				lv, rv := l(rec), r(rec)
 				if lv == nil || rv == nil {
@@ -154,15 +159,7 @@ func planFast(a *ast.AST, e ast.Expr, funcs map[string]func([]ref.Val) ref.Val, 
 				if !ok {
 					return nil
 				}
-				switch fn {
-				case operators.Less:
-					return types.Bool(n < 0)
-				case operators.LessEquals:
-					return types.Bool(n <= 0)
-				case operators.Greater:
-					return types.Bool(n > 0)
-				}
-				return types.Bool(n >= 0)
+				return types.Bool(holds(int64(n)))
 			}
 		case operators.LogicalNot:
 			x := args[0]

@@ -11,10 +11,9 @@ import (
 )
 
 // object is a JSON object seen as a CEL map, read lazily: a field is
-// converted only when an expression reads it.
-// object is a JSON object of a record, read lazily from its text. It
-// holds only the text, so that it is comparable: CEL hashes the values
-// it tests against constant lists (x in ['a', 'b']).
+// converted only when an expression reads it. It holds only the
+// object's text, so that it is comparable: CEL hashes the values it
+// tests against constant lists (x in ['a', 'b']).
 type object struct{ raw string }
 
 // json is the object as gjson reads it.

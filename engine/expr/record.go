@@ -107,6 +107,17 @@ func (t *PathTree) NewRecord(vars map[string]ref.Val) *Record {
 	}
 }
 
+// ResponseVars are the variables of the response scope: the body, its
+// headers and the page's state.
+func ResponseVars(body gjson.Result, headers map[string]string, page map[string]any) map[string]any {
+	out := map[string]any{}
+	for k, v := range Vars(map[string]any{"headers": headers, "page": page}) {
+		out[k] = v
+	}
+	out["body"] = FromJSON(body)
+	return out
+}
+
 // SetFetchedAt sets fetched_at, when the record's body was received.
 // Values of programs evaluated before are forgotten; the fields stay.
 func (rv *Record) SetFetchedAt(t time.Time) {

@@ -416,24 +416,18 @@ func (f *fetcher) logRetry(ctx context.Context, msg string, page, attempt int, w
 
 // responseVars is the response scope of the page st.
 func responseVars(root gjson.Result, res *exchangeResult, st pageState) map[string]any {
-	out := activation(map[string]any{"headers": headerVars(res.header), "page": st.vars()})
-	out["body"] = expr.FromJSON(root)
-	return out
+	return expr.ResponseVars(root, headerVars(res.header), st.vars())
 }
 
 func (f *fetcher) responseError(root gjson.Result, res *exchangeResult, st pageState) (string, error) {
-	v, err := f.sp.ErrorExpr.Eval(responseVars(root, res, st))
+	msg, err := f.sp.ResponseError(responseVars(root, res, st))
 	if err != nil {
 		if missing(err) {
 			return "", nil
 		}
 		return "", fmt.Errorf("%w: response.error: %w", ErrBadResponse, err)
 	}
-	s, err := spec.Text(v)
-	if err != nil {
-		return "", fmt.Errorf("%w: response.error: %w", ErrBadResponse, err)
-	}
-	return strings.TrimSpace(s), nil
+	return msg, nil
 }
 
 // missing reports an evaluation that failed only because the response

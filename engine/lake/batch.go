@@ -262,38 +262,18 @@ func (t *TableWriter) writeBatch(b *TableBatch, from, to int) error {
 		n := min(to-from, tableRowGroupRows-f.groupRows)
 		for c := range f.cols {
 			col, d := &f.cols[c], &b.data[c]
-			null := d.null[from : from+n]
-			switch col.kind {
-			case kindString:
-				strs := d.strs[from : from+n]
-				for r, s := range strs {
-					if null[r] {
-						col.null(0, 0)
-					} else {
-						col.putString(s, 0)
-					}
-					f.endRow(col)
+			for r := from; r < from+n; r++ {
+				switch {
+				case d.null[r]:
+					col.null(0, 0)
+				case col.kind == kindString:
+					col.putString(d.strs[r], 0)
+				case col.kind == kindBool:
+					col.putBool(d.bool[r], 0)
+				default:
+					col.putInt(d.ints[r], 0)
 				}
-			case kindBool:
-				bools := d.bool[from : from+n]
-				for r, v := range bools {
-					if null[r] {
-						col.null(0, 0)
-					} else {
-						col.putBool(v, 0)
-					}
-					f.endRow(col)
-				}
-			default:
-				ints := d.ints[from : from+n]
-				for r, v := range ints {
-					if null[r] {
-						col.null(0, 0)
-					} else {
-						col.putInt(v, 0)
-					}
-					f.endRow(col)
-				}
+				f.endRow(col)
 			}
 		}
 		f.endRows(n, tableRowGroupRows)

@@ -16,16 +16,12 @@ import (
 )
 
 // pageFile writes a Parquet file page by page, without parquet-go's
-// generic column buffers: a writer (TableWriter, UnifiedWriter) walks its
-// rows one at a time and hands each column its value, which is encoded
-// straight into the page being filled, with its levels. A full page is
-// compressed once into its column chunk, and a row group's chunks are
-// written when it ends.
-//
-// Going row by row, rather than column by column across a batch, reads
-// each row's strings while its record is still in cache: for a network's
-// table, whose dozens of string columns point into the response body,
-// that halves the time spent copying values.
+// generic column buffers: a writer (TableWriter, UnifiedWriter) hands
+// each column the values of a batch of rows, column after column, each
+// encoded straight into the page being filled, with its levels. A page
+// ends on a row of its own column, so the order the columns are filled
+// in does not change the file. A full page is compressed once into its
+// column chunk, and a row group's chunks are written when it ends.
 //
 // The file: data pages v2 (levels RLE/bit-packed and uncompressed;
 // strings DELTA_LENGTH_BYTE_ARRAY, as parquet-go writes them, other values

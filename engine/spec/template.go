@@ -111,6 +111,21 @@ func (t *Template) IsStatic() bool {
 	return true
 }
 
+// ResponseError is the message the spec's response.error finds in a
+// response (vars: expr.ResponseVars), trimmed; "" when the spec has no
+// response.error or the response reports no error.
+func (sp *Spec) ResponseError(vars map[string]any) (string, error) {
+	if sp.ErrorExpr == nil {
+		return "", nil
+	}
+	v, err := sp.ErrorExpr.Eval(vars)
+	if err != nil {
+		return "", err
+	}
+	s, err := Text(v)
+	return strings.TrimSpace(s), err
+}
+
 // Text renders a CEL value into a template: strings as they are, null as
 // nothing, numbers and times in their usual text forms.
 func Text(v ref.Val) (string, error) {

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"runtime"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -240,7 +239,8 @@ func (w *worker) mapBody(ctx context.Context, inp Input) {
 	}
 	arr, err := doc.Records()
 	if err != nil {
-		if msg := responseError(job.Spec, doc); msg != "" {
+		// An error stored as the API sent it: name it.
+		if msg, _ := job.Spec.ResponseError(expr.ResponseVars(doc.Root, map[string]string{}, map[string]any{})); msg != "" {
 			err = fmt.Errorf("the response reports an error: %s", msg)
 		}
 		fail(err)
@@ -287,28 +287,6 @@ func (w *worker) mapBody(ctx context.Context, inp Input) {
 	})
 	b.stats.Rounded = m.Rounded - rounded0
 	out <- b
-}
-
-// responseError is the message the spec's response.error finds in a
-// body without records (an error stored as the API sent it), or "".
-func responseError(sp *spec.Spec, doc extract.Doc) string {
-	if sp.ErrorExpr == nil {
-		return ""
-	}
-	vars := map[string]any{}
-	for k, v := range expr.Vars(map[string]any{"headers": map[string]string{}, "page": map[string]any{}}) {
-		vars[k] = v
-	}
-	vars["body"] = expr.FromJSON(doc.Root)
-	v, err := sp.ErrorExpr.Eval(vars)
-	if err != nil {
-		return ""
-	}
-	msg, err := spec.Text(v)
-	if err != nil {
-		return ""
-	}
-	return strings.TrimSpace(msg)
 }
 
 // each calls fn for each record of arr, as extract.Each does. The mapper
