@@ -208,15 +208,28 @@ func (rv *Record) scan(n *pathNode, obj string, base int) (int, bool) {
 		if i >= len(obj) || obj[i] != '"' {
 			return 0, false
 		}
-		q := strings.IndexByte(obj[i+1:], '"')
-		if q < 0 {
-			return 0, false
+		// Records of a response mostly have their keys in the same
+		// order: the key the last record had here is tried first. Its
+		// bytes then a quote are the whole key, unescaped.
+		var c *pathNode
+		ke, known := 0, false
+		if k < len(order) {
+			want := order[k].key
+			if e := i + 1 + len(want); e < len(obj) && obj[e] == '"' && obj[i+1:e] == want {
+				ke, known, c = e, true, order[k].node
+			}
 		}
-		ke := i + 1 + q
-		key := obj[i+1 : ke]
-		if strings.IndexByte(key, '\\') >= 0 {
-			return 0, false
+		if !known {
+			q := strings.IndexByte(obj[i+1:], '"')
+			if q < 0 {
+				return 0, false
+			}
+			ke = i + 1 + q
+			if strings.IndexByte(obj[i+1:ke], '\\') >= 0 {
+				return 0, false
+			}
 		}
+		key := obj[i+1 : ke] // read below only when not known
 		i = skipSpace(obj, ke+1)
 		if i >= len(obj) || obj[i] != ':' {
 			return 0, false
@@ -227,10 +240,7 @@ func (rv *Record) scan(n *pathNode, obj string, base int) (int, bool) {
 		if !ok {
 			return 0, false
 		}
-		var c *pathNode
-		if k < len(order) && order[k].key == key {
-			c = order[k].node
-		} else {
+		if !known {
 			c = n.children[key]
 			// A copy of the key: the record's text is not kept.
 			if k < len(order) {

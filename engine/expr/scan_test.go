@@ -51,6 +51,11 @@ func TestScanMatchesWalk(t *testing.T) {
 		`{"a":1,}`,
 		`{"a":"unterminated}`,
 		`{"a" 1}`,
+		// Keys that start as, or are escapes of, the keys the record
+		// before had in their place.
+		`{"ab":1,"b":{"cc":2,"c":3}}`,
+		`{"\u0061":5,"b":{"c":"\u0063"}}`,
+		`{"a":6,"b":{"c\"":7,"c":8}}`,
 	}
 	shared := tree.NewRecord(nil)
 	for _, src := range append(recs, recs...) {
