@@ -5,6 +5,7 @@
 package extract
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -47,8 +48,8 @@ func (e *BodyError) Unwrap() error { return ErrBody }
 // Parse checks that body is valid JSON and returns its root. The body is
 // not copied: results reference it, so the caller must not modify it.
 func Parse(body []byte) (gjson.Result, error) {
-	root, _, err := parse(body)
-	return root, err
+	doc, err := Read(body, spec.Response{})
+	return doc.Root, err
 }
 
 // parse is Parse, and also reports whether body is all valid UTF-8.
@@ -182,6 +183,20 @@ type Doc struct {
 // element, records, unwind) and returns its record view. A JSON body is
 // not copied: the view references it, so the caller must not modify it.
 func Read(body []byte, r spec.Response) (Doc, error) {
+	doc, err := read(trimBOM(body), r)
+	var be *BodyError
+	if err != nil && bytes.HasPrefix(body, bom) && errors.As(err, &be) && be.Offset > 0 {
+		be.Offset += int64(len(bom)) // a byte offset of the body as it came
+	}
+	return doc, err
+}
+
+// trimBOM drops a leading UTF-8 byte order mark, which some APIs (and
+// spreadsheet exports) put before a body: JSON, CSV and XML readers may
+// ignore it.
+func trimBOM(body []byte) []byte { return bytes.TrimPrefix(body, bom) }
+
+func read(body []byte, r spec.Response) (Doc, error) {
 	doc := Doc{path: r.Records}
 	if r.Unwind != "" {
 		doc.unwind = strings.Split(r.Unwind, ".")

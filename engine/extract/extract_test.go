@@ -16,6 +16,9 @@ func TestParseErrors(t *testing.T) {
 		{`{"a" 1}`, `not valid JSON at byte 6: invalid character '1' after object key`},
 		{``, "not valid JSON at byte 0: unexpected end of JSON input"},
 		{`<html>503</html>`, "not valid JSON at byte 1: invalid character '<' looking for beginning of value"},
+		// Offsets count a byte order mark, which is not part of the JSON.
+		{"\ufeff[{\"a\": 1},", "not valid JSON at byte 13: unexpected end of JSON input"},
+		{"\ufeff", "not valid JSON at byte 0: unexpected end of JSON input"},
 	}
 	for _, tt := range tests {
 		_, err := Parse([]byte(tt.body))

@@ -42,6 +42,11 @@ func TestRead(t *testing.T) {
 			spec.Response{Format: "xml", Element: "r.item"}, []string{`{"id":"1"}`}, "r.total=1"},
 		{"xml with its own records path", `<r><list><item><id>1</id></item></list></r>`,
 			spec.Response{Format: "xml", Element: "r.list.item", Records: "r.list.item"}, []string{`{"id":"1"}`}, "r.list.item.0.id=1"},
+		// A byte order mark before a body is not part of it.
+		{"json after a byte order mark", "\ufeff[{\"id\":1}]", spec.Response{}, []string{`{"id":1}`}, "0.id=1"},
+		{"csv after a byte order mark", "\ufeffid,n\n1,a\n", spec.Response{Format: "csv"}, []string{`{"id":"1","n":"a"}`}, "0.id=1"},
+		{"xml after a byte order mark", "\ufeff<?xml version=\"1.0\"?>\n<r><item><id>1</id></item></r>",
+			spec.Response{Format: "xml", Element: "r.item"}, []string{`{"id":"1"}`}, "r.item.0.id=1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
