@@ -19,6 +19,8 @@ type TableBatch struct {
 	kinds []valueKind
 	n     int
 	data  []batchColumn
+	// anyBad is set once a column is bad, until Reset.
+	anyBad bool
 }
 
 type batchColumn struct {
@@ -26,10 +28,8 @@ type batchColumn struct {
 	ints []int64 // int, decimal (unscaled), timestamp (µs since the epoch)
 	strs []string
 	bool []bool
-	// unchecked is set when a string of the batch was not known to be
-	// valid UTF-8: the column is checked before it is written.
-	unchecked bool
-	// bad is set when a value did not fit its column; err says why.
+	// bad is set when a value did not fit its column (or a string was
+	// not valid UTF-8); err says why.
 	bad    bool
 	badRow int
 	err    error
@@ -66,9 +66,10 @@ func (b *TableBatch) Reset() {
 	for i := range b.data {
 		d := &b.data[i]
 		clear(d.strs[:min(b.n+1, len(d.strs))])
-		d.unchecked, d.bad, d.err = false, false, nil
+		d.bad, d.err = false, nil
 	}
 	b.n = 0
+	b.anyBad = false
 }
 
 // grow makes room for row b.n.
@@ -99,6 +100,15 @@ func (b *TableBatch) SetNull(c int) {
 	b.data[c].null[b.n] = true
 }
 
+// setBad marks column d bad in the current row, unless it already is in
+// an earlier one (the first error of a column is kept).
+func (b *TableBatch) setBad(d *batchColumn, err error) {
+	if !d.bad {
+		d.bad, d.badRow, d.err = true, b.n, err
+		b.anyBad = true
+	}
+}
+
 // ok forgets a bad value an uncommitted row left in the current row.
 func (b *TableBatch) ok(d *batchColumn) {
 	if d.bad && d.badRow == b.n {
@@ -108,15 +118,13 @@ func (b *TableBatch) ok(d *batchColumn) {
 
 func (b *TableBatch) mismatch(c int, what string) {
 	d := &b.data[c]
-	if !d.bad {
-		d.bad, d.badRow, d.err = true, b.n, fmt.Errorf("%s value for a %s column", what, kindNames[b.kinds[c]])
-	}
+	b.setBad(d, fmt.Errorf("%s value for a %s column", what, kindNames[b.kinds[c]]))
 	d.null[b.n] = true
 }
 
 // SetString sets a string or JSON column. valid says the caller knows s
 // is valid UTF-8 (it is part of a checked document); otherwise it is
-// checked when the batch is written.
+// checked now, and a string that is not makes the row bad (RowErr).
 func (b *TableBatch) SetString(c int, s string, valid bool) {
 	b.grow()
 	d := &b.data[c]
@@ -127,8 +135,8 @@ func (b *TableBatch) SetString(c int, s string, valid bool) {
 	b.ok(d)
 	d.null[b.n] = false
 	d.strs[b.n] = s
-	if !valid {
-		d.unchecked = true
+	if !valid && !utf8.ValidString(s) {
+		b.setBad(d, errInvalidUTF8)
 	}
 }
 
@@ -166,9 +174,7 @@ func (b *TableBatch) SetDecimal(c int, v decimal.Decimal) {
 	}
 	b.ok(d)
 	if v.Unscaled > maxUnscaled || v.Unscaled < -maxUnscaled {
-		if !d.bad {
-			d.bad, d.badRow, d.err = true, b.n, fmt.Errorf("%s is out of decimal(18,6) range", v)
-		}
+		b.setBad(d, fmt.Errorf("%s is out of decimal(18,6) range", v))
 	}
 	d.null[b.n] = false
 	d.ints[b.n] = v.Unscaled
@@ -230,23 +236,29 @@ func (b *TableBatch) setBytes(c int, x []byte, v any) {
 // Commit keeps the current row.
 func (b *TableBatch) Commit() { b.n++ }
 
-// Validate checks the batch as TableWriter.Validate checks rows.
+// RowErr says why the current row, not yet committed, would fail the
+// batch: a value that does not fit its column, or a string that is not
+// valid UTF-8. A caller that does not commit such a row keeps the rest
+// of the batch writable.
+func (b *TableBatch) RowErr() error {
+	if !b.anyBad {
+		return nil
+	}
+	for c := range b.data {
+		if d := &b.data[c]; d.bad && d.badRow == b.n {
+			return &RowError{Row: b.n, Column: b.cols[c].Name, Err: d.err}
+		}
+	}
+	return nil
+}
+
+// Validate checks the batch as TableWriter.Validate checks rows: its
+// strings were checked as they were set.
 func (b *TableBatch) Validate() error {
 	for c := range b.data {
 		d := &b.data[c]
 		if d.bad && d.badRow < b.n {
 			return &RowError{Row: d.badRow, Column: b.cols[c].Name, Err: d.err}
-		}
-	}
-	for c := range b.data {
-		d := &b.data[c]
-		if !d.unchecked {
-			continue
-		}
-		for r := 0; r < b.n; r++ {
-			if !d.null[r] && !utf8.ValidString(d.strs[r]) {
-				return &RowError{Row: r, Column: b.cols[c].Name, Err: errInvalidUTF8}
-			}
 		}
 	}
 	return nil

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -93,6 +94,52 @@ func TestTableBatchErrors(t *testing.T) {
 	}
 	if _, got := readTable(t, buf.Bytes()); len(got) != 1 || got[0][0] != "b" {
 		t.Errorf("read %v, want the one good row", got)
+	}
+}
+
+// TestTableBatchRowErr checks that the row being filled says why it would
+// fail the batch, before it is committed, so that a caller can leave it
+// out and write the others.
+func TestTableBatchRowErr(t *testing.T) {
+	cols := []Column{{"s", TypeString}, {"j", TypeJSON}, {"d", TypeDecimal}}
+	b := NewTableBatch(cols, 2)
+	fill := func(s string, valid bool, j []byte, d int64) error {
+		b.SetString(0, s, valid)
+		b.Set(1, j)
+		b.SetDecimal(2, decimal.Decimal{Unscaled: d})
+		return b.RowErr()
+	}
+	tests := []struct {
+		name     string
+		s        string
+		valid    bool
+		j        []byte
+		d        int64
+		col, err string
+	}{
+		{"good", "é", false, []byte(`{"a":"é"}`), 1, "", ""},
+		{"string not UTF-8", "a\xffb", false, []byte(`{}`), 1, "s", "string is not valid UTF-8"},
+		{"JSON not UTF-8", "a", true, []byte("{\"a\":\"\xc3\"}"), 1, "j", "string is not valid UTF-8"},
+		{"out of range", "a", true, []byte(`{}`), maxUnscaled + 1, "d", "out of decimal(18,6) range"},
+		// A caller's word that a string is valid is taken.
+		{"trusted", "\xff", true, []byte(`{}`), 1, "", ""},
+	}
+	for _, tc := range tests {
+		err := fill(tc.s, tc.valid, tc.j, tc.d)
+		var re *RowError
+		switch {
+		case tc.col == "" && err != nil:
+			t.Errorf("%s: RowErr = %v, want nil", tc.name, err)
+		case tc.col != "" && (!errors.As(err, &re) || re.Column != tc.col || !strings.Contains(err.Error(), tc.err)):
+			t.Errorf("%s: RowErr = %v, want column %s: %s", tc.name, err, tc.col, tc.err)
+		}
+		if tc.name == "good" {
+			b.Commit()
+		}
+	}
+	// The bad rows were not committed: the batch holds the good one.
+	if err := b.Validate(); err != nil || b.Len() != 1 {
+		t.Errorf("Validate = %v with %d rows, want nil with 1", err, b.Len())
 	}
 }
 

@@ -1,28 +1,36 @@
 package transform
 
 import (
+	"context"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/tidwall/gjson"
 
+	"github.com/afflake/afflake/engine/lake"
 	"github.com/afflake/afflake/engine/mapping"
 	"github.com/afflake/afflake/engine/spec"
+	"github.com/afflake/afflake/engine/storage"
 )
+
+// awinSpec loads the project's awin spec.
+func awinSpec(tb testing.TB) *spec.Spec {
+	tb.Helper()
+	set, errs := spec.Load(filepath.Join("..", "..", "specs"))
+	if len(errs) > 0 {
+		tb.Fatal(errs)
+	}
+	return set.Specs["awin"]
+}
 
 // TestEachMatchesExtract checks that the workers' one-pass reading of a
 // record array yields the records extract.Each yields.
 func TestEachMatchesExtract(t *testing.T) {
-	set, errs := spec.Load(filepath.Join("..", "..", "specs"))
-	if len(errs) > 0 {
-		t.Fatal(errs)
-	}
-	var sp *spec.Spec
-	for _, name := range set.Names() {
-		sp = set.Specs[name]
-		break
-	}
+	sp := awinSpec(t)
 	arrays := []string{
 		`[]`,
 		` [ ] `,
@@ -44,11 +52,7 @@ func TestEachMatchesExtract(t *testing.T) {
 // arrays above and the fixtures' bodies, the one-pass reading yields the
 // records gjson does.
 func FuzzEachMatchesExtract(f *testing.F) {
-	set, errs := spec.Load(filepath.Join("..", "..", "specs"))
-	if len(errs) > 0 {
-		f.Fatal(errs)
-	}
-	sp := set.Specs["awin"]
+	sp := awinSpec(f)
 	bodies, _ := filepath.Glob(filepath.Join("..", "..", "testdata", "*", "*.json"))
 	for _, b := range bodies {
 		if src, err := os.ReadFile(b); err == nil {
@@ -94,4 +98,85 @@ func checkEach(t *testing.T, sp *spec.Spec, src string) {
 			t.Errorf("%s: record %d is %+v, want %+v", src, k, have[k], want[k])
 		}
 	}
+}
+
+// TestInvalidUTF8Quarantined checks that a record holding a string that
+// is not UTF-8 goes to quarantine with the column it would have broken,
+// wherever the string is (a network-table column, a unified field, a
+// field only the raw record keeps), and that the other records of the
+// body are written.
+func TestInvalidUTF8Quarantined(t *testing.T) {
+	sp := awinSpec(t)
+	fixture, err := os.ReadFile(filepath.Join("..", "..", "testdata", "awin", "transactions.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := gjson.GetBytes(fixture, "0").Raw
+	set1 := func(path, value string) string {
+		out, err := sjsonSetRaw(good, path, value)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	recs := []string{
+		good,
+		set1("siteName", "\"Caf\xe9\""),    // Latin-1, in a column of the network table only
+		set1("note", "\"\xff\""),           // in a field no column reads
+		set1("orderRef", "\"ORD-\xc3-1\""), // in a unified field too
+		good,
+	}
+	body := "[" + strings.Join(recs, ",") + "]"
+	dir := t.TempDir()
+	store, err := storage.Local(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC)
+	sink := lake.NewSink(store, sp.Name, "t", now, mapping.TableColumns(sp), lake.Options{})
+	st, err := Run(context.Background(), Job{Spec: sp, Account: mapping.Account{ID: "189069", Currency: "GBP"}, Sink: sink, RunID: "t", FetchedAt: now},
+		[]Input{{Ref: "body.json", Read: func() ([]byte, error) { return []byte(body), nil }}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sink.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if st.Records != 5 || st.Rows != 2 || st.Quarantined != 3 || len(st.Errors) != 0 {
+		t.Fatalf("stats %+v, want 5 records = 2 rows + 3 quarantined", st)
+	}
+	qs, _ := filepath.Glob(filepath.Join(dir, "quarantine", "*", "*", "*.jsonl"))
+	if len(qs) != 1 {
+		t.Fatalf("quarantine files %v, want one", qs)
+	}
+	q, err := os.ReadFile(qs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var reasons []string
+	for _, line := range strings.Split(strings.TrimSpace(string(q)), "\n") {
+		reasons = append(reasons, gjson.Get(line, "reason").String())
+	}
+	want := []string{
+		"record 1: columns.site_name: string is not valid UTF-8",
+		"record 2: raw_record: string is not valid UTF-8",
+		"record 3: transaction.order_ref: string is not valid UTF-8",
+	}
+	if strings.Join(reasons, "\n") != strings.Join(want, "\n") {
+		t.Errorf("reasons:\n%s\nwant:\n%s", strings.Join(reasons, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// sjsonSetRaw sets the top-level field key of the JSON object obj to the
+// raw text value, which may be anything, invalid UTF-8 included.
+func sjsonSetRaw(obj, key, value string) (string, error) {
+	res := gjson.Get(obj, key)
+	if res.Exists() {
+		return obj[:res.Index] + value + obj[res.Index+len(res.Raw):], nil
+	}
+	end := strings.LastIndexByte(obj, '}')
+	if end < 0 {
+		return "", fmt.Errorf("%s is not an object", obj)
+	}
+	return obj[:end] + `,"` + key + `":` + value + obj[end:], nil
 }
