@@ -223,7 +223,7 @@ func toDec(v ref.Val, sep byte) ref.Val {
 	case types.Double:
 		return types.NewErr("dec: refusing a double (%v): pass the value's text", float64(x))
 	}
-	return types.NewErr("dec: cannot make a decimal of %s", v.Type().TypeName())
+	return types.NewErr("dec: cannot make a decimal of %s", typeName(v))
 }
 
 func parseDec(s string, sep byte) ref.Val {
@@ -402,7 +402,22 @@ func typeName(v ref.Val) string {
 	if v == nil {
 		return "nothing"
 	}
-	return v.Type().TypeName()
+	switch t := v.Type().TypeName(); t {
+	case "map":
+		return "an object"
+	case "list":
+		return "an array"
+	case "null_type":
+		return "null"
+	case "string":
+		return "a string"
+	case "bool":
+		return "a boolean"
+	case "int", "uint", "double", Number("").Type().TypeName():
+		return "a number"
+	default:
+		return t
+	}
 }
 
 // scalarString gives the text of a string, integer, JSON number or bool.

@@ -323,8 +323,14 @@ func kindOf(r gjson.Result) string {
 		return "an array"
 	case r.Type == gjson.Null:
 		return "null"
+	case r.IsObject():
+		return "an object"
+	case r.Type == gjson.String:
+		return "a string"
+	case r.Type == gjson.Number:
+		return "a number"
 	}
-	return r.Type.String()
+	return "a boolean"
 }
 
 func (m *Mapper) evalColumn(p *expr.Program, kind string) (value, error) {

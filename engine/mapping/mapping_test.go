@@ -83,6 +83,9 @@ func TestRejections(t *testing.T) {
 		{`{"id": null, "amount": "1", "commission": 1, "at": "2026-07-01", "currency": "EUR"}`, `transaction.transaction_id: required, got null`},
 		{`{"id": 1, "amount": "1", "commission": 1, "at": "01/07/2026", "currency": "EUR"}`, `columns.at: "01/07/2026" is not an ISO 8601 time`},
 		{`[1, 2]`, `record: a record must be a JSON object, got an array`},
+		{`42`, `record: a record must be a JSON object, got a number`},
+		{`"x"`, `record: a record must be a JSON object, got a string`},
+		{`{"id": 1, "amount": {"value": 1}, "commission": 1, "at": "2026-07-01", "currency": "EUR"}`, `columns.amount: dec: cannot make a decimal of an object`},
 	}
 	for _, tt := range tests {
 		_, _, err := mapOne(t, sp, m, tt.rec)
