@@ -6,9 +6,11 @@ package extract
 
 import (
 	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"unsafe"
 
@@ -183,6 +185,17 @@ type Doc struct {
 // element, records, unwind) and returns its record view. A JSON body is
 // not copied: the view references it, so the caller must not modify it.
 func Read(body []byte, r spec.Response) (Doc, error) {
+	if bytes.HasPrefix(body, gzipMagic) {
+		// Gzipped without saying so (a report file, a server that
+		// compresses regardless): no JSON, CSV or XML starts this way.
+		zr, err := gzip.NewReader(bytes.NewReader(body))
+		if err == nil {
+			body, err = io.ReadAll(zr)
+		}
+		if err != nil {
+			return Doc{}, &BodyError{Offset: -1, Msg: "the body is gzipped but cannot be read: " + err.Error()}
+		}
+	}
 	doc, err := read(trimBOM(body), r)
 	var be *BodyError
 	if err != nil && bytes.HasPrefix(body, bom) && errors.As(err, &be) && be.Offset > 0 {
@@ -190,6 +203,9 @@ func Read(body []byte, r spec.Response) (Doc, error) {
 	}
 	return doc, err
 }
+
+// gzipMagic starts every gzip stream.
+var gzipMagic = []byte{0x1f, 0x8b}
 
 // trimBOM drops a leading UTF-8 byte order mark, which some APIs (and
 // spreadsheet exports) put before a body: JSON, CSV and XML readers may

@@ -1,7 +1,10 @@
 package extract
 
 import (
+	"bytes"
+	"compress/gzip"
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -65,6 +68,40 @@ func TestRead(t *testing.T) {
 	}
 	if _, err := Read([]byte("<r>"), spec.Response{Format: "xml", Element: "r.item"}); err == nil || err.Error() != "not valid XML at line 1: unexpected EOF" {
 		t.Errorf("got %v, want the XML error", err)
+	}
+}
+
+// TestReadGzipped reads bodies gzipped without a word of it, whatever
+// their format, and names a gzip stream that is cut short.
+func TestReadGzipped(t *testing.T) {
+	gz := func(s string) []byte {
+		var b bytes.Buffer
+		zw := gzip.NewWriter(&b)
+		zw.Write([]byte(s))
+		zw.Close()
+		return b.Bytes()
+	}
+	for _, tc := range []struct {
+		body string
+		resp spec.Response
+		want string
+	}{
+		{`[{"id":1}]`, spec.Response{}, `{"id":1}`},
+		{"\ufeffid,n\n1,a\n", spec.Response{Format: "csv"}, `{"id":"1","n":"a"}`},
+		{`<r><item><id>1</id></item></r>`, spec.Response{Format: "xml", Element: "r.item"}, `{"id":"1"}`},
+	} {
+		doc, err := Read(gz(tc.body), tc.resp)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.body, err)
+		}
+		if got := raws(t, doc); len(got) != 1 || got[0] != tc.want {
+			t.Errorf("%s: records %v, want %s", tc.body, got, tc.want)
+		}
+	}
+	cut := gz(`[{"id":1},{"id":2}]`)
+	_, err := Read(cut[:len(cut)-6], spec.Response{})
+	if !errors.Is(err, ErrBody) || !strings.Contains(err.Error(), "the body is gzipped but cannot be read: unexpected EOF") {
+		t.Errorf("cut gzip stream: %v", err)
 	}
 }
 

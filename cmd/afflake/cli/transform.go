@@ -1,8 +1,6 @@
 package cli
 
 import (
-	"bytes"
-	"compress/gzip"
 	"context"
 	"fmt"
 	"io"
@@ -153,23 +151,9 @@ func bodyFiles(path string) ([]transform.Input, error) {
 	inputs := make([]transform.Input, len(files))
 	for i, f := range files {
 		f := f
-		inputs[i] = transform.Input{Ref: filepath.ToSlash(f), Read: func() ([]byte, error) { return readBody(f) }}
+		inputs[i] = transform.Input{Ref: filepath.ToSlash(f), Read: func() ([]byte, error) { return os.ReadFile(f) }}
 	}
 	return inputs, nil
-}
-
-// readBody reads a body file, gunzipping .gz files.
-func readBody(path string) ([]byte, error) {
-	b, err := os.ReadFile(path)
-	if err != nil || !strings.HasSuffix(path, ".gz") {
-		return b, err
-	}
-	zr, err := gzip.NewReader(bytes.NewReader(b))
-	if err != nil {
-		return nil, fmt.Errorf("gunzip: %w", err)
-	}
-	defer zr.Close()
-	return io.ReadAll(zr)
 }
 
 func isBody(name string) bool {
