@@ -5,6 +5,7 @@ package mapping
 import (
 	"encoding/json"
 	"fmt"
+	"math/big"
 	"strconv"
 	"strings"
 	"time"
@@ -373,17 +374,23 @@ func (m *Mapper) fromJSON(r *gjson.Result, kind string) (value, error) {
 		}
 		return decValue(m.decimal(text))
 	case "int":
-		n, err := strconv.ParseInt(strings.TrimSpace(text), 10, 64)
-		if err != nil {
+		t := strings.TrimSpace(text)
+		if t == "" && r.Type == gjson.String {
+			return nullValue()
+		}
+		n, ok := parseInt(t)
+		if !ok {
 			return errValue(fmt.Errorf("want an integer, got %q", text))
 		}
 		return intValue(n), nil
 	case "bool":
-		switch text {
-		case "true":
+		switch t := strings.TrimSpace(text); {
+		case strings.EqualFold(t, "true") || t == "1":
 			return boolValue(true), nil
-		case "false":
+		case strings.EqualFold(t, "false") || t == "0":
 			return boolValue(false), nil
+		case t == "" && r.Type == gjson.String:
+			return nullValue()
 		}
 		return errValue(fmt.Errorf("want true or false, got %q", text))
 	case "timestamp":
@@ -402,6 +409,23 @@ func (m *Mapper) fromJSON(r *gjson.Result, kind string) (value, error) {
 		return errValue(fmt.Errorf("want a map, got %s", clip(r.Raw)))
 	}
 	return errValue(fmt.Errorf("unknown column type %q", kind))
+}
+
+// parseInt reads an integer written as one ("12144") or as a number whose
+// value is one ("12144.0", "1.2e4", as some serialisers write integers);
+// false for a fraction or a value beyond int64.
+func parseInt(s string) (int64, bool) {
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+		return n, true
+	}
+	if s == "" || strings.ContainsAny(s, "xXpP_") {
+		return 0, false // Go's syntaxes, not JSON's
+	}
+	r, ok := new(big.Rat).SetString(s)
+	if !ok || !r.IsInt() || !r.Num().IsInt64() {
+		return 0, false
+	}
+	return r.Num().Int64(), true
 }
 
 func (m *Mapper) decimal(text string) (decimal.Decimal, error) {

@@ -134,3 +134,49 @@ func TestFetchedAt(t *testing.T) {
 		}
 	}
 }
+
+// TestFromJSONIntBool checks how a field read as it is fills an int or a
+// bool column: integers however a serialiser wrote them, booleans as
+// true/false in any case or 1/0, a blank string as null, and anything
+// else an error.
+func TestFromJSONIntBool(t *testing.T) {
+	m := New(loadTestSpec(t), Account{ID: "a1"})
+	tests := []struct {
+		raw, kind string
+		want      any // nil for null; an error's text as errPrefix+text
+	}{
+		{`12144`, "int", int64(12144)},
+		{`"12144"`, "int", int64(12144)},
+		{`12144.0`, "int", int64(12144)},
+		{`1.2e4`, "int", int64(12000)},
+		{`-7E+0`, "int", int64(-7)},
+		{`9223372036854775807`, "int", int64(9223372036854775807)},
+		{`" "`, "int", nil},
+		{`12144.5`, "int", `want an integer, got "12144.5"`},
+		{`9223372036854775808`, "int", `want an integer, got "9223372036854775808"`},
+		{`"0x10"`, "int", `want an integer, got "0x10"`},
+		{`"1/2"`, "int", `want an integer, got "1/2"`},
+		{`true`, "int", `want an integer, got "true"`},
+		{`true`, "bool", true},
+		{`"False"`, "bool", false},
+		{`1`, "bool", true},
+		{`"0"`, "bool", false},
+		{`""`, "bool", nil},
+		{`2`, "bool", `want true or false, got "2"`},
+		{`"yes"`, "bool", `want true or false, got "yes"`},
+	}
+	for _, tt := range tests {
+		r := gjson.Parse(tt.raw)
+		v, err := m.fromJSON(&r, tt.kind)
+		switch want := tt.want.(type) {
+		case string:
+			if err == nil || err.Error() != want {
+				t.Errorf("%s as %s: err %v, want %s", tt.raw, tt.kind, err, want)
+			}
+		default:
+			if err != nil || v.any() != want {
+				t.Errorf("%s as %s: %v (%v), want %v", tt.raw, tt.kind, v.any(), err, want)
+			}
+		}
+	}
+}
