@@ -111,7 +111,19 @@ func (u *UnifiedWriter) Close() error { return u.f.close() }
 // string, map keys and values included, must be valid UTF-8.
 func ValidateUnified(rows []row.Unified) error {
 	for i := range rows {
-		if col := invalidUnified(&rows[i]); col != "" {
+		if col := invalidUnified(&rows[i], true); col != "" {
+			return &RowError{Row: i, Column: col, Err: errInvalidUTF8}
+		}
+	}
+	return nil
+}
+
+// ValidateMapped is ValidateUnified for rows whose engine-made columns
+// (network, account_id, run_id, raw_ref, spec_hash, row_hash) the caller
+// checked once for all of them: only the mapped columns are checked.
+func ValidateMapped(rows []row.Unified) error {
+	for i := range rows {
+		if col := invalidUnified(&rows[i], false); col != "" {
 			return &RowError{Row: i, Column: col, Err: errInvalidUTF8}
 		}
 	}
@@ -119,13 +131,25 @@ func ValidateUnified(rows []row.Unified) error {
 }
 
 // invalidUnified returns the name of the first column of u holding invalid
-// UTF-8, or "".
-func invalidUnified(u *row.Unified) string {
+// UTF-8, or "": of every column, or of the mapped ones only.
+func invalidUnified(u *row.Unified, lineage bool) string {
+	if lineage {
+		switch {
+		case !utf8.ValidString(u.Network):
+			return "network"
+		case !utf8.ValidString(u.AccountID):
+			return "account_id"
+		case !utf8.ValidString(u.RunID):
+			return "run_id"
+		case !utf8.ValidString(u.RawRef):
+			return "raw_ref"
+		case !utf8.ValidString(u.SpecHash):
+			return "spec_hash"
+		case !utf8.ValidString(u.RowHash):
+			return "row_hash"
+		}
+	}
 	switch {
-	case !utf8.ValidString(u.Network):
-		return "network"
-	case !utf8.ValidString(u.AccountID):
-		return "account_id"
 	case !utf8.ValidString(u.TransactionID):
 		return "transaction_id"
 	case !validPtr(u.ParentTransactionID):
@@ -154,14 +178,6 @@ func invalidUnified(u *row.Unified) string {
 		return "voucher_code"
 	case !validPtr(u.DeclineReason):
 		return "decline_reason"
-	case !utf8.ValidString(u.RunID):
-		return "run_id"
-	case !utf8.ValidString(u.RawRef):
-		return "raw_ref"
-	case !utf8.ValidString(u.SpecHash):
-		return "spec_hash"
-	case !utf8.ValidString(u.RowHash):
-		return "row_hash"
 	}
 	for k, v := range u.ClickRefs {
 		if !utf8.ValidString(k) || !utf8.ValidString(v) {

@@ -357,3 +357,39 @@ func TestUnifiedRejectsInvalidUTF8(t *testing.T) {
 		}
 	}
 }
+
+// TestValidateMapped checks that ValidateMapped skips the engine's own
+// columns, which its caller checks once, and checks every mapped one as
+// ValidateUnified does.
+func TestValidateMapped(t *testing.T) {
+	rows := sampleRows(t)
+	for _, tc := range []struct {
+		change      func(*row.Unified)
+		all, mapped string // the column each reports, "" for none
+	}{
+		{func(u *row.Unified) {}, "", ""},
+		{func(u *row.Unified) { u.RunID = "r\xff" }, "run_id", ""},
+		{func(u *row.Unified) { u.RawRef = "b\xff.json#1" }, "raw_ref", ""},
+		{func(u *row.Unified) { u.AccountID = "\xc3" }, "account_id", ""},
+		{func(u *row.Unified) { u.TransactionID = "\xc3" }, "transaction_id", "transaction_id"},
+		{func(u *row.Unified) { u.DeclineReason = ptr("\x80") }, "decline_reason", "decline_reason"},
+		{func(u *row.Unified) { u.ClickRefs = map[string]string{"a": "\x80"} }, "click_refs", "click_refs"},
+	} {
+		u := rows[0]
+		tc.change(&u)
+		for _, v := range []struct {
+			name string
+			f    func([]row.Unified) error
+			want string
+		}{{"ValidateUnified", ValidateUnified, tc.all}, {"ValidateMapped", ValidateMapped, tc.mapped}} {
+			err := v.f([]row.Unified{u})
+			var re *RowError
+			switch {
+			case v.want == "" && err != nil:
+				t.Errorf("%s of a row with %q: %v, want nil", v.name, tc.all, err)
+			case v.want != "" && (!errors.As(err, &re) || re.Column != v.want):
+				t.Errorf("%s: %v, want column %s", v.name, err, v.want)
+			}
+		}
+	}
+}

@@ -251,6 +251,13 @@ func (w *worker) mapBody(ctx context.Context, inp Input) {
 	// Strings read from a document of valid UTF-8 need no check of
 	// their own. When the document is not, the records may still be.
 	valid := doc.UTF8 || utf8.ValidString(arr.Raw)
+	// The engine's own columns are the same for every record of the
+	// body but raw_ref's index: checked once here, not per record.
+	validate := lake.ValidateUnified
+	if utf8.ValidString(inp.Ref) && utf8.ValidString(job.RunID) && utf8.ValidString(job.Account.ID) &&
+		utf8.ValidString(job.Spec.Name) && utf8.ValidString(job.Spec.Hash) {
+		validate = lake.ValidateMapped
+	}
 	b := w.newBatch()
 	b.stats.Bodies = 1
 	rounded0 := m.Rounded
@@ -272,7 +279,7 @@ func (w *worker) mapBody(ctx context.Context, inp Input) {
 		u := &b.unified[len(b.unified)-1]
 		err := m.MapBatch(rec, lin, u, b.table, valid)
 		if err == nil {
-			err = w.rowErr(lake.ValidateUnified(b.unified[len(b.unified)-1:]), "transaction.")
+			err = w.rowErr(validate(b.unified[len(b.unified)-1:]), "transaction.")
 		}
 		if err == nil {
 			err = w.rowErr(b.table.RowErr(), "")
