@@ -225,6 +225,29 @@ func (n Number) Compare(o ref.Val) ref.Val {
 	return types.Double(fa).Compare(types.Double(fb))
 }
 
+// KindOf names the kind of a JSON value as errors name it: nothing (a
+// missing value), null, a string, a number, a boolean, an object or an
+// array.
+func KindOf(r gjson.Result) string {
+	switch {
+	case !r.Exists():
+		return "nothing"
+	case r.IsArray():
+		return "an array"
+	case r.IsObject():
+		return "an object"
+	}
+	switch r.Type {
+	case gjson.Null:
+		return "null"
+	case gjson.String:
+		return "a string"
+	case gjson.Number:
+		return "a number"
+	}
+	return "a boolean"
+}
+
 // FromJSON turns a gjson result into a CEL value without losing
 // precision: strings stay strings, integers become int, other numbers
 // Number (their text), objects maps (read lazily) and arrays lists. A missing value is

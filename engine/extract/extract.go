@@ -16,6 +16,7 @@ import (
 
 	"github.com/tidwall/gjson"
 
+	"github.com/afflake/afflake/engine/expr"
 	"github.com/afflake/afflake/engine/spec"
 )
 
@@ -93,15 +94,8 @@ func Records(root gjson.Result, path string) (gjson.Result, error) {
 		if path != "" {
 			where = fmt.Sprintf("records path %q", path)
 		}
-		what := "nothing"
-		if arr.Exists() {
-			what = arr.Type.String()
-			if arr.IsObject() {
-				what = "an object"
-			}
-		}
-		msg := fmt.Sprintf("%s holds %s, not an array of records", where, what)
-		if hint := pathHint(root, path); hint != "" && !arr.Exists() {
+		msg := fmt.Sprintf("%s holds %s, not an array of records", where, expr.KindOf(arr))
+		if hint := pathHint(root, path); hint != "" && (!arr.Exists() || arr.IsObject()) {
 			msg += " (" + hint + ")"
 		}
 		return gjson.Result{}, &BodyError{Offset: -1, Msg: msg}
@@ -114,7 +108,10 @@ func Records(root gjson.Result, path string) (gjson.Result, error) {
 // Status"), or what that value is ("data is null"). Only plain dotted
 // paths are followed.
 func pathHint(root gjson.Result, path string) string {
-	segs := strings.Split(path, ".")
+	var segs []string
+	if path != "" {
+		segs = strings.Split(path, ".")
+	}
 	cur, at := root, "the body"
 	for i, seg := range segs {
 		if seg == "" || strings.ContainsAny(seg, `\*?#|@!=<>%`) {

@@ -41,9 +41,11 @@ func TestRecords(t *testing.T) {
 		{`{"Status":"ERROR","Message":"Forbidden"}`, "Actions", 0, `records path "Actions" holds nothing, not an array of records (the body has Status, Message)`},
 		{`{"data":{"c":{}}}`, "data.c.records", 0, `records path "data.c.records" holds nothing, not an array of records (data.c is an empty object)`},
 		{`{"data":{"c":{"rows":[]}}}`, "data.c.records", 0, `records path "data.c.records" holds nothing, not an array of records (data.c has rows)`},
-		{`{"data":{"c":{"records":{"a":1}}}}`, "data.c.records", 0, `records path "data.c.records" holds an object, not an array of records`},
+		{`{"data":{"c":{"records":{"a":1}}}}`, "data.c.records", 0, `records path "data.c.records" holds an object, not an array of records (data.c.records has a)`},
 		{`{"a":1,"b":2,"c":3,"d":4,"e":5,"f":6,"g":7,"h":8,"i":9}`, "x", 0, `records path "x" holds nothing, not an array of records (the body has a, b, c, d, e, f, g, h, …)`},
-		{`{"a":1}`, "", 0, "the body holds an object, not an array of records"},
+		{`{"error":"invalid_token","description":"x"}`, "", 0, "the body holds an object, not an array of records (the body has error, description)"},
+		{`null`, "", 0, "the body holds null, not an array of records"},
+		{`{"data":{"records":"none"}}`, "data.records", 0, `records path "data.records" holds a string, not an array of records`},
 	}
 	for _, tt := range tests {
 		root, err := Parse([]byte(tt.body))

@@ -176,7 +176,7 @@ func (m *Mapper) MapBatch(rec gjson.Result, lin Lineage, u *row.Unified, b *lake
 
 func (m *Mapper) mapRecord(rec gjson.Result, lin Lineage, u *row.Unified, table tableOut, valid bool) error {
 	if !rec.IsObject() {
-		return &Error{Field: "record", Err: fmt.Errorf("a record must be a JSON object, got %s", kindOf(rec))}
+		return &Error{Field: "record", Err: fmt.Errorf("a record must be a JSON object, got %s", expr.KindOf(rec))}
 	}
 	if !m.next || !m.rec.Holds(rec) {
 		m.rec.Reset(rec)
@@ -316,24 +316,6 @@ func decValue(d decimal.Decimal, err error) (value, error) {
 	return dec(d), nil
 }
 
-func kindOf(r gjson.Result) string {
-	switch {
-	case !r.Exists():
-		return "nothing"
-	case r.IsArray():
-		return "an array"
-	case r.Type == gjson.Null:
-		return "null"
-	case r.IsObject():
-		return "an object"
-	case r.Type == gjson.String:
-		return "a string"
-	case r.Type == gjson.Number:
-		return "a number"
-	}
-	return "a boolean"
-}
-
 func (m *Mapper) evalColumn(p *expr.Program, kind string) (value, error) {
 	if path := p.Path(); path != nil {
 		return m.fromJSON(m.rec.Field(p.Slot()), kind)
@@ -359,7 +341,7 @@ func (m *Mapper) fromJSON(r *gjson.Result, kind string) (value, error) {
 		return str(r.Raw, true), nil
 	}
 	if r.IsObject() || r.IsArray() {
-		return errValue(fmt.Errorf("want a %s, got %s %s", kind, kindOf(*r), clip(r.Raw)))
+		return errValue(fmt.Errorf("want a %s, got %s %s", kind, expr.KindOf(*r), clip(r.Raw)))
 	}
 	text, _ := expr.ScalarText(*r)
 	switch kind {
