@@ -56,3 +56,23 @@ func FuzzParseISO(f *testing.F) {
 		}
 	})
 }
+
+func TestNoTime(t *testing.T) {
+	for s, want := range map[string]bool{
+		"":                          true,
+		"0000-00-00":                true,
+		"0000-00-00 00:00:00":       true,
+		"0000-00-00T00:00:00.000Z":  true,
+		"0000-00-00T00:00:00+00:00": true,
+		"00/00/0000":                true,
+		"0":                         false, // the Unix epoch, not a zero date
+		"2026-10-05":                false,
+		"0000-00-01 00:00:00":       false,
+		"--":                        false,
+		"yesterday":                 false,
+	} {
+		if got := NoTime(s); got != want {
+			t.Errorf("NoTime(%q) = %v, want %v", s, got, want)
+		}
+	}
+}

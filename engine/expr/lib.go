@@ -303,7 +303,7 @@ func toTime(v ref.Val, layout string, loc *time.Location) ref.Val {
 		return toTime(types.String(x), layout, loc)
 	case types.String:
 		s := strings.TrimSpace(string(x))
-		if s == "" {
+		if NoTime(s) {
 			return types.NullValue
 		}
 		t, err := ParseTime(s, layout, loc)
@@ -313,6 +313,23 @@ func toTime(v ref.Val, layout string, loc *time.Location) ref.Val {
 		return types.Timestamp{Time: t.UTC()}
 	}
 	return types.NewErr("ts: cannot make a timestamp of %s", v.Type().TypeName())
+}
+
+// NoTime reports whether a time's text, trimmed, says there is none: it
+// is empty, or a zero date such as 0000-00-00 00:00:00, which MySQL and
+// the APIs built on it write for a date not set.
+func NoTime(s string) bool {
+	digits := 0
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '0':
+			digits++
+		case strings.IndexByte("-/: T.Z+", c) >= 0:
+		default:
+			return false
+		}
+	}
+	return s == "" || digits >= 8
 }
 
 // ParseTime reads s with a layout (see toTime) in loc.

@@ -165,7 +165,7 @@ func scalarTime(v *Scalar, zone *time.Location) bool {
 		fallthrough
 	case SString:
 		s := strings.TrimSpace(v.Str)
-		if s == "" {
+		if NoTime(s) {
 			*v = Scalar{}
 			return true
 		}

@@ -379,7 +379,7 @@ func (m *Mapper) fromJSON(r *gjson.Result, kind string) (value, error) {
 		if r.Type == gjson.Number {
 			return m.fromCEL(expr.FromJSON(*r), "timestamp")
 		}
-		if strings.TrimSpace(text) == "" {
+		if expr.NoTime(strings.TrimSpace(text)) {
 			return nullValue()
 		}
 		t, err := expr.ParseTime(text, "", m.sp.Zone)
