@@ -194,6 +194,15 @@ func (t *TableWriter) Validate(rows [][]any) error {
 	return validateTable(t.cols, t.kinds, rows)
 }
 
+// ValidateTableRow checks one row of a table with cols as Validate does.
+func ValidateTableRow(cols []Column, vals []any) error {
+	kinds := make([]valueKind, len(cols))
+	for i, c := range cols {
+		kinds[i] = kindOf(c.Type)
+	}
+	return validateTable(cols, kinds, [][]any{vals})
+}
+
 func validateTable(cols []Column, kinds []valueKind, rows [][]any) error {
 	for r, vals := range rows {
 		if len(vals) != len(cols) {

@@ -4,8 +4,10 @@ package mapping
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/big"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -37,6 +39,27 @@ type Error struct {
 
 func (e *Error) Error() string { return e.Field + ": " + e.Err.Error() }
 func (e *Error) Unwrap() error { return e.Err }
+
+// WriteError is a lake.RowError of a mapped row (a string that is not
+// UTF-8, a value beyond its column) as a mapping error, its column named
+// as mapping errors name it: transaction.<field> in the unified row,
+// columns.<name> for a spec's column of the network table, the engine's
+// own columns (raw_record, …) by their names. Other errors are returned
+// as they are.
+func (m *Mapper) WriteError(err error, unified bool) error {
+	var re *lake.RowError
+	if err == nil || !errors.As(err, &re) {
+		return err
+	}
+	field := re.Column
+	switch {
+	case unified:
+		field = "transaction." + re.Column
+	case slices.ContainsFunc(m.sp.Cols, func(c spec.Col) bool { return c.Name == re.Column }):
+		field = "columns." + re.Column
+	}
+	return &Error{Field: field, Err: re.Err}
+}
 
 // Mapper maps the records of one spec and account. It is not safe for
 // concurrent use: each worker has its own; they share the programs.

@@ -194,7 +194,15 @@ func Map(sp *spec.Spec, acct mapping.Account, file string) (unified, table [][]b
 	lin := mapping.Lineage{RunID: "test", FetchedAt: FetchedAt}
 	err = extract.Each(arr, func(i int, rec gjson.Result) error {
 		var u row.Unified
-		if err := m.Map(rec, lin, &u, vals); err != nil {
+		err := m.Map(rec, lin, &u, vals)
+		if err == nil {
+			// What the lake could not hold is quarantined, as by a transform.
+			err = m.WriteError(lake.ValidateUnified([]row.Unified{u}), true)
+		}
+		if err == nil {
+			err = m.WriteError(lake.ValidateTableRow(cols, vals), false)
+		}
+		if err != nil {
 			line, _ := json.Marshal(struct {
 				Record      int    `json:"record"`
 				Quarantined string `json:"quarantined"`

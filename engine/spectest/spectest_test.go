@@ -1,8 +1,15 @@
 package spectest
 
 import (
+	"bytes"
+	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
+
+	"github.com/afflake/afflake/engine/mapping"
+	"github.com/afflake/afflake/engine/spec"
 )
 
 func lines(s ...string) [][]byte {
@@ -46,5 +53,36 @@ func TestDiff(t *testing.T) {
 				t.Errorf("Diff:\n got %q\nwant %q", d, tc.diffs)
 			}
 		})
+	}
+}
+
+// TestMapQuarantinesWhatTheLakeCannotHold checks that a fixture's record
+// holding a string that is not UTF-8 is quarantined, as a transform
+// quarantines it, with the column named: the analyst's loop and the lake
+// agree.
+func TestMapQuarantinesWhatTheLakeCannotHold(t *testing.T) {
+	set, errs := spec.Load(filepath.Join("..", "..", "specs"))
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	good := `{"id":1,"commissionStatus":"pending","commissionAmount":{"amount":1,"currency":"GBP"},"saleAmount":{"amount":10,"currency":"GBP"},"transactionDate":"2026-10-01T10:00:00"`
+	body := "[" + good + "}," + good + ",\"siteName\":\"Caf\xe9\"}," + good + ",\"note\":\"\xff\"}]"
+	file := filepath.Join(t.TempDir(), "t.json")
+	if err := os.WriteFile(file, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	unified, table, err := Map(set.Specs["awin"], mapping.Account{ID: "1", Currency: "GBP"}, file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		`{"record":1,"quarantined":"columns.site_name: string is not valid UTF-8"}`,
+		`{"record":2,"quarantined":"raw_record: string is not valid UTF-8"}`,
+	}
+	for _, lines := range [][][]byte{unified, table} {
+		if len(lines) != 3 || !strings.HasPrefix(string(lines[0]), `{"record":0,`) || strings.Contains(string(lines[0]), "quarantined") ||
+			string(lines[1]) != want[0] || string(lines[2]) != want[1] {
+			t.Errorf("golden lines:\n%s\nwant record 0 mapped, then:\n%s", bytes.Join(lines, []byte("\n")), strings.Join(want, "\n"))
+		}
 	}
 }

@@ -5,10 +5,8 @@ package transform
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"runtime"
-	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -279,10 +277,10 @@ func (w *worker) mapBody(ctx context.Context, inp Input) {
 		u := &b.unified[len(b.unified)-1]
 		err := m.MapBatch(rec, lin, u, b.table, valid)
 		if err == nil {
-			err = w.rowErr(validate(b.unified[len(b.unified)-1:]), "transaction.")
+			err = m.WriteError(validate(b.unified[len(b.unified)-1:]), true)
 		}
 		if err == nil {
-			err = w.rowErr(b.table.RowErr(), "")
+			err = m.WriteError(b.table.RowErr(), false)
 		}
 		if err != nil {
 			b.unified = b.unified[:len(b.unified)-1]
@@ -299,25 +297,6 @@ func (w *worker) mapBody(ctx context.Context, inp Input) {
 	})
 	b.stats.Rounded = m.Rounded - rounded0
 	out <- b
-}
-
-// rowErr names the column of a row that cannot be written as mapping
-// errors name it: transaction.<field> in the unified table (prefix),
-// columns.<name> for a spec's column of the network table, the engine's
-// own columns (raw_record, …) by their names.
-func (w *worker) rowErr(err error, prefix string) error {
-	if err == nil {
-		return nil
-	}
-	var re *lake.RowError
-	if !errors.As(err, &re) {
-		return err
-	}
-	col := prefix + re.Column
-	if prefix == "" && slices.ContainsFunc(w.job.Spec.Cols, func(c spec.Col) bool { return c.Name == re.Column }) {
-		col = "columns." + re.Column
-	}
-	return fmt.Errorf("%s: %w", col, re.Err)
 }
 
 // each calls fn for each record of arr, as extract.Each does. The mapper
