@@ -303,11 +303,14 @@ func toTime(v ref.Val, layout string, loc *time.Location) ref.Val {
 		return toTime(types.String(x), layout, loc)
 	case types.String:
 		s := strings.TrimSpace(string(x))
-		if NoTime(s) {
+		if s == "" {
 			return types.NullValue
 		}
 		t, err := ParseTime(s, layout, loc)
 		if err != nil {
+			if NoTime(s) {
+				return types.NullValue
+			}
 			return types.NewErr("ts: %v", err)
 		}
 		return types.Timestamp{Time: t.UTC()}

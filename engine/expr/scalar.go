@@ -165,11 +165,15 @@ func scalarTime(v *Scalar, zone *time.Location) bool {
 		fallthrough
 	case SString:
 		s := strings.TrimSpace(v.Str)
-		if NoTime(s) {
+		if s == "" {
 			*v = Scalar{}
 			return true
 		}
 		t, err := ParseTime(s, "", zone)
+		if err != nil && NoTime(s) {
+			*v = Scalar{}
+			return true
+		}
 		*v = Scalar{Kind: STime, Time: t.UTC()}
 		return err == nil
 	}

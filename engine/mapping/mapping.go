@@ -379,6 +379,11 @@ func (m *Mapper) fromJSON(r *gjson.Result, kind string) (value, error) {
 		}
 		return decValue(m.decimal(text))
 	case "int":
+		if r.Type == gjson.Number {
+			if n, err := strconv.ParseInt(text, 10, 64); err == nil {
+				return intValue(n), nil
+			}
+		}
 		t := strings.TrimSpace(text)
 		if t == "" && r.Type == gjson.String {
 			return nullValue()
@@ -389,6 +394,12 @@ func (m *Mapper) fromJSON(r *gjson.Result, kind string) (value, error) {
 		}
 		return intValue(n), nil
 	case "bool":
+		switch text {
+		case "true":
+			return boolValue(true), nil
+		case "false":
+			return boolValue(false), nil
+		}
 		switch t := strings.TrimSpace(text); {
 		case strings.EqualFold(t, "true") || t == "1":
 			return boolValue(true), nil
@@ -402,11 +413,14 @@ func (m *Mapper) fromJSON(r *gjson.Result, kind string) (value, error) {
 		if r.Type == gjson.Number {
 			return m.fromCEL(expr.FromJSON(*r), "timestamp")
 		}
-		if expr.NoTime(strings.TrimSpace(text)) {
+		if strings.TrimSpace(text) == "" {
 			return nullValue()
 		}
 		t, err := expr.ParseTime(text, "", m.sp.Zone)
 		if err != nil {
+			if expr.NoTime(strings.TrimSpace(text)) {
+				return nullValue()
+			}
 			return errValue(err)
 		}
 		return tsValue(t.UTC().Truncate(time.Microsecond)), nil
