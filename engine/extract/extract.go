@@ -179,8 +179,9 @@ type Doc struct {
 }
 
 // Read reads body as the spec's response says (format, delimiter,
-// element, records, unwind) and returns its record view. A JSON body is
-// not copied: the view references it, so the caller must not modify it.
+// element, records, unwind) and returns its record view: a gzipped body
+// unzipped, a leading byte-order mark dropped. A JSON body is not copied:
+// the view references it, so the caller must not modify it.
 func Read(body []byte, r spec.Response) (Doc, error) {
 	if bytes.HasPrefix(body, gzipMagic) {
 		// Gzipped without saying so (a report file, a server that
@@ -209,6 +210,7 @@ var gzipMagic = []byte{0x1f, 0x8b}
 // ignore it.
 func trimBOM(body []byte) []byte { return bytes.TrimPrefix(body, bom) }
 
+// read is Read of a body as its format reads it.
 func read(body []byte, r spec.Response) (Doc, error) {
 	doc := Doc{path: r.Records}
 	if r.Unwind != "" {

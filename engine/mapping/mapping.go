@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/big"
 	"slices"
 	"strconv"
 	"strings"
@@ -430,21 +429,67 @@ func (m *Mapper) fromJSON(r *gjson.Result, kind string) (value, error) {
 	return errValue(fmt.Errorf("unknown column type %q", kind))
 }
 
-// parseInt reads an integer written as one ("12144") or as a number whose
-// value is one ("12144.0", "1.2e4", as some serialisers write integers);
-// false for a fraction or a value beyond int64.
+// parseInt reads an integer written as one ("12144") or as a JSON number
+// whose value is one ("12144.0", "1.2e4", as some serialisers write
+// integers); false for a fraction or a value beyond int64.
 func parseInt(s string) (int64, bool) {
 	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
 		return n, true
 	}
-	if s == "" || strings.ContainsAny(s, "xXpP_") {
-		return 0, false // Go's syntaxes, not JSON's
+	mant, exp, ok := strings.Cut(strings.ToLower(s), "e")
+	e := 0
+	if ok {
+		neg := false
+		if exp != "" && (exp[0] == '-' || exp[0] == '+') {
+			neg, exp = exp[0] == '-', exp[1:]
+		}
+		if exp == "" || !isDigits(exp) {
+			return 0, false
+		}
+		if exp = strings.TrimLeft(exp, "0"); len(exp) > 6 {
+			return 0, false // an exponent no int64 needs
+		}
+		e, _ = strconv.Atoi("0" + exp)
+		if neg {
+			e = -e
+		}
 	}
-	r, ok := new(big.Rat).SetString(s)
-	if !ok || !r.IsInt() || !r.Num().IsInt64() {
+	sign := ""
+	if mant != "" && (mant[0] == '-' || mant[0] == '+') {
+		sign, mant = mant[:1], mant[1:]
+	}
+	whole, frac, _ := strings.Cut(mant, ".")
+	digits := whole + frac
+	if whole == "" || !isDigits(whole) || !isDigits(frac) {
 		return 0, false
 	}
-	return r.Num().Int64(), true
+	digits = strings.TrimLeft(digits, "0")
+	e -= len(frac)
+	if digits == "" {
+		return 0, true // 0.0, 0e999
+	}
+	if e < 0 {
+		// The digits dropped must be zeros.
+		if -e > len(digits) || strings.TrimRight(digits[len(digits)+e:], "0") != "" {
+			return 0, false
+		}
+		digits = digits[:len(digits)+e]
+	} else if len(digits)+e > 19 {
+		return 0, false
+	} else {
+		digits += strings.Repeat("0", e)
+	}
+	n, err := strconv.ParseInt(sign+digits, 10, 64)
+	return n, err == nil
+}
+
+func isDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 func (m *Mapper) decimal(text string) (decimal.Decimal, error) {

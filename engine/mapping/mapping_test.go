@@ -2,7 +2,9 @@ package mapping
 
 import (
 	"errors"
+	"math/big"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -157,6 +159,16 @@ func TestFromJSONIntBool(t *testing.T) {
 		{`"0x10"`, "int", `want an integer, got "0x10"`},
 		{`"1/2"`, "int", `want an integer, got "1/2"`},
 		{`true`, "int", `want an integer, got "true"`},
+		{`1.5e1`, "int", int64(15)},
+		{`-120e-1`, "int", int64(-12)},
+		{`0.000e5`, "int", int64(0)},
+		{`1e999999999`, "int", `want an integer, got "1e999999999"`},
+		{`1e18`, "int", int64(1000000000000000000)},
+		{`1e19`, "int", `want an integer, got "1e19"`},
+		{`1.25e1`, "int", `want an integer, got "1.25e1"`},
+		{`"1e"`, "int", `want an integer, got "1e"`},
+		{`".5e1"`, "int", `want an integer, got ".5e1"`},
+		{`"100e-+2"`, "int", `want an integer, got "100e-+2"`},
 		{`true`, "bool", true},
 		{`"False"`, "bool", false},
 		{`1`, "bool", true},
@@ -179,4 +191,27 @@ func TestFromJSONIntBool(t *testing.T) {
 			}
 		}
 	}
+}
+
+// jsonNumber is the grammar of a JSON number.
+var jsonNumber = regexp.MustCompile(`^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]{1,4})?$`)
+
+// FuzzParseInt checks parseInt against exact rational arithmetic: what it
+// reads is the number's value, and a JSON number whose value is an int64
+// is read.
+func FuzzParseInt(f *testing.F) {
+	for _, s := range []string{"12144", "12144.0", "1.2e4", "-7E+0", "1.25e1", "0.000e5", "1e19", "9223372036854775807", "-120e-1", "1e-0"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		n, ok := parseInt(s)
+		if !jsonNumber.MatchString(s) {
+			return
+		}
+		r, _ := new(big.Rat).SetString(s)
+		want := r.IsInt() && r.Num().IsInt64()
+		if ok != want || ok && n != r.Num().Int64() {
+			t.Fatalf("parseInt(%q) = %d, %v; its value is %s", s, n, ok, r.RatString())
+		}
+	})
 }
