@@ -15,6 +15,8 @@ import (
 	"unsafe"
 
 	"github.com/tidwall/gjson"
+	"golang.org/x/text/encoding/htmlindex"
+	"golang.org/x/text/encoding/unicode"
 
 	"github.com/afflake/afflake/engine/expr"
 	"github.com/afflake/afflake/engine/spec"
@@ -192,6 +194,15 @@ func Read(body []byte, r spec.Response) (Doc, error) {
 		}
 		if err != nil {
 			return Doc{}, &BodyError{Offset: -1, Msg: "the body is gzipped but cannot be read: " + err.Error()}
+		}
+	}
+	if r.Charset != "" && r.Format != "xml" {
+		// A declared encoding other than UTF-8 (checked when the spec
+		// was loaded); XML documents declare their own.
+		if enc, err := htmlindex.Get(r.Charset); err == nil && enc != unicode.UTF8 {
+			if body, err = enc.NewDecoder().Bytes(body); err != nil {
+				return Doc{}, &BodyError{Offset: -1, Msg: fmt.Sprintf("not %s: %v", r.Charset, err)}
+			}
 		}
 	}
 	doc, err := read(trimBOM(body), r)

@@ -45,6 +45,10 @@ func TestRead(t *testing.T) {
 			spec.Response{Format: "xml", Element: "r.item"}, []string{`{"id":"1"}`}, "r.total=1"},
 		{"xml with its own records path", `<r><list><item><id>1</id></item></list></r>`,
 			spec.Response{Format: "xml", Element: "r.list.item", Records: "r.list.item"}, []string{`{"id":"1"}`}, "r.list.item.0.id=1"},
+		// A body in a declared encoding other than UTF-8 is read as it says.
+		{"csv in windows-1252", "id,name\n1,M\xfcller \x80\n", spec.Response{Format: "csv", Charset: "windows-1252"}, []string{`{"id":"1","name":"Müller €"}`}, "0.name=Müller €"},
+		{"json in iso-8859-1", "[{\"n\":\"Caf\xe9\"}]", spec.Response{Charset: "iso-8859-1"}, []string{`{"n":"Café"}`}, "0.n=Café"},
+		{"json declared utf-8", `[{"n":"Café"}]`, spec.Response{Charset: "utf-8"}, []string{`{"n":"Café"}`}, "0.n=Café"},
 		// A byte order mark before a body is not part of it.
 		{"json after a byte order mark", "\ufeff[{\"id\":1}]", spec.Response{}, []string{`{"id":1}`}, "0.id=1"},
 		{"csv after a byte order mark", "\ufeffid,n\n1,a\n", spec.Response{Format: "csv"}, []string{`{"id":"1","n":"a"}`}, "0.id=1"},

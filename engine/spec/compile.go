@@ -16,6 +16,7 @@ import (
 	"github.com/google/cel-go/cel"
 	"github.com/google/cel-go/common/types"
 	"github.com/google/cel-go/common/types/ref"
+	"golang.org/x/text/encoding/htmlindex"
 
 	"github.com/afflake/afflake/engine/expr"
 	"github.com/afflake/afflake/engine/row"
@@ -213,7 +214,7 @@ func (c *compiler) compile() Errors {
 }
 
 // checkResponse checks what the schema cannot: the CSV delimiter, the
-// XML element path and the unwind path.
+// XML element path, the charset and the unwind path.
 func (c *compiler) checkResponse() {
 	r := c.spec.Response
 	switch r.Format {
@@ -227,6 +228,13 @@ func (c *compiler) checkResponse() {
 				c.fail("response.element", fmt.Sprintf("element %q is not a dot-separated path of element names without namespace prefixes, e.g. \"Envelope.Body.getTransactionsResponse.return.item\"", r.Element))
 				break
 			}
+		}
+	}
+	if r.Charset != "" {
+		if r.Format == "xml" {
+			c.fail("response.charset", "an XML document declares its own encoding (<?xml … encoding=\"…\"?>): charset is for JSON and CSV bodies")
+		} else if _, err := htmlindex.Get(r.Charset); err != nil {
+			c.fail("response.charset", fmt.Sprintf("unknown encoding %q: use a WHATWG name such as \"windows-1252\" or \"iso-8859-15\"", r.Charset))
 		}
 	}
 	if r.Unwind != "" {

@@ -168,6 +168,7 @@ type Response struct {
 	Delimiter   string `json:"delimiter,omitempty"`
 	Element     string `json:"element,omitempty"`
 	Unwind      string `json:"unwind,omitempty"`
+	Charset     string `json:"charset,omitempty"`
 }
 
 // Column is a column of the network's own table.
