@@ -15,7 +15,10 @@ import (
 var bom = []byte{0xEF, 0xBB, 0xBF}
 
 // CSV converts a CSV body into a JSON array with one object per row,
-// keyed by the names of the header row, every value a string.
+// keyed by the names of the header row, every value a string. A value
+// keeps bytes that are not UTF-8 as they are (a body in another encoding
+// needs response.charset), so that its record is quarantined, not
+// changed.
 //
 // A leading byte order mark is dropped; fields may be quoted (with ""
 // for a quote inside) and span lines; lines end in LF or CRLF; blank
@@ -71,7 +74,7 @@ func CSV(body []byte, delim rune) ([]byte, error) {
 			}
 			out = appendString(out, keys[i])
 			out = append(out, ':')
-			out = appendString(out, v)
+			out = appendJSONString(out, v, true)
 		}
 		out = append(out, '}')
 	}
@@ -111,7 +114,13 @@ func csvError(err error) error {
 const hexDigits = "0123456789abcdef"
 
 // appendString appends s as a JSON string; invalid UTF-8 becomes U+FFFD.
-func appendString(dst []byte, s string) []byte {
+func appendString(dst []byte, s string) []byte { return appendJSONString(dst, s, false) }
+
+// appendJSONString appends s as a JSON string, with bytes that are not
+// UTF-8 replaced by U+FFFD, or kept (keepInvalid): a value kept so is
+// not valid UTF-8, and the record holding it goes to quarantine whole
+// instead of a changed value reaching the lake.
+func appendJSONString(dst []byte, s string, keepInvalid bool) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
@@ -139,7 +148,7 @@ func appendString(dst []byte, s string) []byte {
 			continue
 		}
 		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
+		if r == utf8.RuneError && size == 1 && !keepInvalid {
 			dst = append(dst, s[start:i]...)
 			dst = append(dst, `\ufffd`...)
 			i += size

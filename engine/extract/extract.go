@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"unicode/utf8"
 	"unsafe"
 
 	"github.com/tidwall/gjson"
@@ -252,7 +253,8 @@ func read(body []byte, r spec.Response) (Doc, error) {
 		return doc, err
 	}
 	doc.Root = gjson.Parse(unsafe.String(unsafe.SliceData(conv), len(conv)))
-	doc.UTF8 = true // appendString writes only valid UTF-8
+	// XML is decoded to UTF-8; CSV values keep what is not.
+	doc.UTF8 = r.Format == "xml" || utf8.Valid(conv)
 	return doc, nil
 }
 

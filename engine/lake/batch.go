@@ -136,7 +136,7 @@ func (b *TableBatch) SetString(c int, s string, valid bool) {
 	d.null[b.n] = false
 	d.strs[b.n] = s
 	if !valid && !utf8.ValidString(s) {
-		b.setBad(d, errInvalidUTF8)
+		b.setBad(d, ErrInvalidUTF8)
 	}
 }
 

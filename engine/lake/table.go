@@ -310,7 +310,7 @@ func (k valueKind) check(v any) error {
 	case kindString:
 		if s, isStr := v.(string); isStr {
 			if !utf8.ValidString(s) {
-				return errInvalidUTF8
+				return ErrInvalidUTF8
 			}
 			ok = true
 		}
@@ -339,7 +339,7 @@ func (k valueKind) check(v any) error {
 			s, ok = unsafeString(x), true
 		}
 		if ok && !utf8.ValidString(s) {
-			return errInvalidUTF8
+			return ErrInvalidUTF8
 		}
 	}
 	if !ok {

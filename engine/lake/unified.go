@@ -5,6 +5,7 @@
 package lake
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"unicode/utf8"
@@ -49,10 +50,10 @@ func (e *RowError) Error() string {
 
 func (e *RowError) Unwrap() error { return e.Err }
 
-// errInvalidUTF8 is the cause of a RowError for a string that is not valid
+// ErrInvalidUTF8 is the cause of a RowError for a string that is not valid
 // UTF-8: Parquet STRING columns must hold UTF-8, and readers (DuckDB among
 // them) refuse a file that does not.
-var errInvalidUTF8 = fmt.Errorf("string is not valid UTF-8")
+var ErrInvalidUTF8 = errors.New("string is not valid UTF-8")
 
 // UnifiedSchema is the Parquet schema of the unified transaction table, as
 // given by the struct tags of row.Unified.
@@ -112,7 +113,7 @@ func (u *UnifiedWriter) Close() error { return u.f.close() }
 func ValidateUnified(rows []row.Unified) error {
 	for i := range rows {
 		if col := invalidUnified(&rows[i], true); col != "" {
-			return &RowError{Row: i, Column: col, Err: errInvalidUTF8}
+			return &RowError{Row: i, Column: col, Err: ErrInvalidUTF8}
 		}
 	}
 	return nil
@@ -124,7 +125,7 @@ func ValidateUnified(rows []row.Unified) error {
 func ValidateMapped(rows []row.Unified) error {
 	for i := range rows {
 		if col := invalidUnified(&rows[i], false); col != "" {
-			return &RowError{Row: i, Column: col, Err: errInvalidUTF8}
+			return &RowError{Row: i, Column: col, Err: ErrInvalidUTF8}
 		}
 	}
 	return nil

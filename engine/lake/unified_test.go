@@ -342,7 +342,7 @@ func TestUnifiedRejectsInvalidUTF8(t *testing.T) {
 		w := NewUnifiedWriter(&buf)
 		err := w.Write(bad)
 		var re *RowError
-		if !errors.As(err, &re) || re.Row != 2 || re.Column != tc.col || !errors.Is(err, errInvalidUTF8) {
+		if !errors.As(err, &re) || re.Row != 2 || re.Column != tc.col || !errors.Is(err, ErrInvalidUTF8) {
 			t.Errorf("%s: err = %v, want a RowError for row 2, column %s", tc.name, err, tc.col)
 		}
 		// Nothing of the rejected batch was written; the writer goes on.

@@ -57,7 +57,11 @@ func (m *Mapper) WriteError(err error, unified bool) error {
 	case slices.ContainsFunc(m.sp.Cols, func(c spec.Col) bool { return c.Name == re.Column }):
 		field = "columns." + re.Column
 	}
-	return &Error{Field: field, Err: re.Err}
+	err = re.Err
+	if errors.Is(err, lake.ErrInvalidUTF8) {
+		err = fmt.Errorf("%w (a body in another encoding needs response.charset)", err)
+	}
+	return &Error{Field: field, Err: err}
 }
 
 // Mapper maps the records of one spec and account. It is not safe for

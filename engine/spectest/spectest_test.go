@@ -76,8 +76,8 @@ func TestMapQuarantinesWhatTheLakeCannotHold(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{
-		`{"record":1,"quarantined":"columns.site_name: string is not valid UTF-8"}`,
-		`{"record":2,"quarantined":"raw_record: string is not valid UTF-8"}`,
+		`{"record":1,"quarantined":"columns.site_name: string is not valid UTF-8 (a body in another encoding needs response.charset)"}`,
+		`{"record":2,"quarantined":"raw_record: string is not valid UTF-8 (a body in another encoding needs response.charset)"}`,
 	}
 	for _, lines := range [][][]byte{unified, table} {
 		if len(lines) != 3 || !strings.HasPrefix(string(lines[0]), `{"record":0,`) || strings.Contains(string(lines[0]), "quarantined") ||

@@ -158,9 +158,9 @@ func TestInvalidUTF8Quarantined(t *testing.T) {
 		reasons = append(reasons, gjson.Get(line, "reason").String())
 	}
 	want := []string{
-		"record 1: columns.site_name: string is not valid UTF-8",
-		"record 2: raw_record: string is not valid UTF-8",
-		"record 3: transaction.order_ref: string is not valid UTF-8",
+		"record 1: columns.site_name: string is not valid UTF-8 (a body in another encoding needs response.charset)",
+		"record 2: raw_record: string is not valid UTF-8 (a body in another encoding needs response.charset)",
+		"record 3: transaction.order_ref: string is not valid UTF-8 (a body in another encoding needs response.charset)",
 	}
 	if strings.Join(reasons, "\n") != strings.Join(want, "\n") {
 		t.Errorf("reasons:\n%s\nwant:\n%s", strings.Join(reasons, "\n"), strings.Join(want, "\n"))
