@@ -116,8 +116,8 @@ func printStats(w io.Writer, network string, st transform.Stats) {
 	fmt.Fprintln(w)
 }
 
-// bodyFiles lists the response bodies at path: a file, or every .json
-// and .json.gz file under a directory (not .meta.json), in name order.
+// bodyFiles lists the response bodies at path: a file, or every body
+// file under a directory (isBody; not .meta.json), in name order.
 func bodyFiles(path string) ([]transform.Input, error) {
 	fi, err := os.Stat(path)
 	if err != nil {
@@ -132,7 +132,7 @@ func bodyFiles(path string) ([]transform.Input, error) {
 				return err
 			}
 			name := d.Name()
-			if d.IsDir() || strings.HasSuffix(name, ".meta.json") {
+			if d.IsDir() || strings.HasSuffix(strings.ToLower(name), ".meta.json") {
 				return nil
 			}
 			if isBody(name) {
@@ -156,8 +156,10 @@ func bodyFiles(path string) ([]transform.Input, error) {
 	return inputs, nil
 }
 
+// isBody reports whether a file's name is a body's, in any case
+// (EXPORT.CSV): .json, .csv or .xml, optionally .gz.
 func isBody(name string) bool {
-	name = strings.TrimSuffix(name, ".gz")
+	name = strings.TrimSuffix(strings.ToLower(name), ".gz")
 	for _, ext := range []string{".json", ".csv", ".xml"} {
 		if strings.HasSuffix(name, ext) {
 			return true
