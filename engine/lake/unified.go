@@ -65,7 +65,7 @@ type UnifiedWriter struct {
 	f    *pageFile
 	rows int64
 	// entries holds a row's map entries while they are sorted.
-	entries []mapEntry
+	entries []row.Ref
 }
 
 // NewUnifiedWriter returns a writer of one Parquet file to w. Close writes

@@ -2,7 +2,6 @@ package lake
 
 import (
 	"reflect"
-	"slices"
 	"strings"
 	"time"
 	"unsafe"
@@ -81,10 +80,6 @@ const (
 	defMapEntry = 2
 )
 
-type mapEntry struct{ key, value string }
-
-func compareMapEntries(a, b mapEntry) int { return strings.Compare(a.key, b.key) }
-
 // writeRows appends rows to every column of the file, column by column
 // (a column's pages end on its own rows, so the file is the same as row
 // by row), a map's entries sorted by key as parquet-go writes a Go map.
@@ -158,15 +153,11 @@ func (u *UnifiedWriter) putMap(kv map[string]string, keys, values *pageColumn) {
 		}
 		return
 	}
-	es := u.entries[:0]
-	for k, v := range kv {
-		es = append(es, mapEntry{k, v})
-	}
-	slices.SortFunc(es, compareMapEntries)
+	es := row.SortedRefs(kv, u.entries[:0])
 	for j, e := range es {
 		rep := uint8(min(j, 1))
-		keys.putString(e.key, rep)
-		values.putString(e.value, rep)
+		keys.putString(e.Key, rep)
+		values.putString(e.Value, rep)
 	}
 	clear(es)
 	u.entries = es[:0]

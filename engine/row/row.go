@@ -7,7 +7,8 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
-	"sort"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/afflake/afflake/engine/decimal"
@@ -109,16 +110,12 @@ func (u *Unified) Hash() string {
 		b = append(b, 0)
 	} else {
 		b = append(b, 1)
-		var keyBuf [8]string
-		keys := keyBuf[:0]
-		for k := range u.ClickRefs {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		num(int64(len(keys)))
-		for _, k := range keys {
-			str(k)
-			str(u.ClickRefs[k])
+		var buf [8]Ref
+		refs := SortedRefs(u.ClickRefs, buf[:0])
+		num(int64(len(refs)))
+		for _, r := range refs {
+			str(r.Key)
+			str(r.Value)
 		}
 	}
 	tm(u.ClickAt)
@@ -138,6 +135,28 @@ func (u *Unified) Hash() string {
 	opt(u.DeclineReason)
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:16])
+}
+
+// Ref is one entry of a map column such as click_refs.
+type Ref struct{ Key, Value string }
+
+// SortedRefs appends the entries of m to buf in key order, the order of
+// the row hash and of the Parquet map.
+func SortedRefs(m map[string]string, buf []Ref) []Ref {
+	for k, v := range m {
+		buf = append(buf, Ref{k, v})
+	}
+	if len(buf) > 16 {
+		slices.SortFunc(buf, func(a, b Ref) int { return strings.Compare(a.Key, b.Key) })
+		return buf
+	}
+	// Sub-ids are a handful: an insertion sort.
+	for i := 1; i < len(buf); i++ {
+		for j := i; j > 0 && buf[j].Key < buf[j-1].Key; j-- {
+			buf[j], buf[j-1] = buf[j-1], buf[j]
+		}
+	}
+	return buf
 }
 
 // Field describes a unified column a spec's transaction mapping fills.

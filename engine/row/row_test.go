@@ -33,3 +33,29 @@ func TestHashIgnoresLineage(t *testing.T) {
 		}
 	}
 }
+
+// TestHashIsStable pins the hash of one row: change detection compares a
+// transaction's hash with the one an earlier run stored, so a change of
+// how it is computed would make every transaction a new version.
+func TestHashIsStable(t *testing.T) {
+	ref := "r-1"
+	refs := map[string]string{"clickRef2": "b", "clickRef": "a", "sub": ""}
+	for i := 0; i < 20; i++ {
+		refs[string(rune('z'-i))] = string(rune('A' + i))
+	}
+	u := Unified{Network: "awin", AccountID: "1", TransactionID: "9", OrderRef: &ref, Status: "pending",
+		StatusRaw: "pending", SaleAmount: 19_990000, CommissionAmount: 1_000000, Currency: "EUR",
+		TransactionAt: time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC)}
+	for _, tc := range []struct {
+		refs map[string]string
+		want string
+	}{
+		{map[string]string{"clickRef2": "b", "clickRef": "a"}, "1ac3e83dcd9796a7f66fb58c5b3e54ce"},
+		{refs, "fed832c058b229c95062fcf28cfc8ee7"},
+	} {
+		u.ClickRefs = tc.refs
+		if got := u.Hash(); got != tc.want {
+			t.Errorf("Hash() with %d refs = %s, want %s", len(tc.refs), got, tc.want)
+		}
+	}
+}
