@@ -4,10 +4,13 @@
 package transform
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"runtime"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -65,6 +68,34 @@ type Stats struct {
 	Rounded int64
 	// Errors are the bodies that could not be read, each naming its body.
 	Errors []error
+	// Reasons counts the quarantined records by reason (without the
+	// record's index), at most maxReasons of them; the records of other
+	// reasons are counted under OtherReasons.
+	Reasons map[string]int64
+}
+
+// OtherReasons is the key of Stats.Reasons that counts the records of
+// reasons beyond the first maxReasons.
+const OtherReasons = "…"
+
+// maxReasons bounds Stats.Reasons: a reason may hold a record's value,
+// and a run must not keep one per record.
+const maxReasons = 100
+
+// quarantined counts a record sent to quarantine for reason.
+func (s *Stats) quarantined(reason string, n int64) {
+	s.Quarantined += n
+	s.addReason(reason, n)
+}
+
+func (s *Stats) addReason(reason string, n int64) {
+	if s.Reasons == nil {
+		s.Reasons = map[string]int64{}
+	}
+	if _, ok := s.Reasons[reason]; !ok && len(s.Reasons) >= maxReasons {
+		reason = OtherReasons
+	}
+	s.Reasons[reason] += n
 }
 
 // Add adds o's counts to s.
@@ -76,6 +107,31 @@ func (s *Stats) Add(o Stats) {
 	s.Quarantined += o.Quarantined
 	s.Rounded += o.Rounded
 	s.Errors = append(s.Errors, o.Errors...)
+	for r, n := range o.Reasons {
+		s.addReason(r, n)
+	}
+}
+
+// TopReasons are the n reasons that quarantined the most records, most
+// first (ties in the reasons' order), with their counts.
+func (s *Stats) TopReasons(n int) []Reason {
+	out := make([]Reason, 0, len(s.Reasons))
+	for r, c := range s.Reasons {
+		out = append(out, Reason{r, c})
+	}
+	slices.SortFunc(out, func(a, b Reason) int {
+		if a.Records != b.Records {
+			return cmp.Compare(b.Records, a.Records)
+		}
+		return strings.Compare(a.Reason, b.Reason)
+	})
+	return out[:min(n, len(out))]
+}
+
+// Reason is a reason records were quarantined for, and how many.
+type Reason struct {
+	Reason  string
+	Records int64
 }
 
 // BodyError is a body that could not be read; nothing of it was written.
@@ -284,11 +340,12 @@ func (w *worker) mapBody(ctx context.Context, inp Input) {
 		}
 		if err != nil {
 			b.unified = b.unified[:len(b.unified)-1]
+			reason := err.Error()
 			b.rejects = append(b.rejects, lake.Rejected{
 				AccountID: job.Account.ID, RawRef: ref, FetchedAt: fetched,
-				Reason: fmt.Sprintf("record %d: %v", i, err), Record: []byte(rec.Raw),
+				Reason: fmt.Sprintf("record %d: %s", i, reason), Record: []byte(rec.Raw),
 			})
-			b.stats.Quarantined++
+			b.stats.quarantined(reason, 1)
 			return ctx.Err()
 		}
 		b.table.Commit()

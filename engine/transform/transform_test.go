@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -179,4 +180,36 @@ func sjsonSetRaw(obj, key, value string) (string, error) {
 		return "", fmt.Errorf("%s is not an object", obj)
 	}
 	return obj[:end] + `,"` + key + `":` + value + obj[end:], nil
+}
+
+// TestStatsReasons checks that quarantined records are counted by reason,
+// across batches, most first, and that a run's distinct reasons are
+// bounded: a reason may hold a record's own value.
+func TestStatsReasons(t *testing.T) {
+	var st Stats
+	for i := 0; i < 3; i++ {
+		var b Stats
+		b.quarantined("transaction.status: unknown", 2)
+		b.quarantined("columns.a: not a decimal", 1)
+		st.Add(b)
+	}
+	st.quarantined("transaction.transaction_at: required, got null", 4)
+	top := st.TopReasons(2)
+	want := []Reason{{"transaction.status: unknown", 6}, {"transaction.transaction_at: required, got null", 4}}
+	if !slices.Equal(top, want) || st.Quarantined != 13 {
+		t.Errorf("top reasons %v of %d, want %v of 13", top, st.Quarantined, want)
+	}
+	for i := 0; i < 2*maxReasons; i++ {
+		st.quarantined(fmt.Sprintf("columns.a: %q is not a decimal number", fmt.Sprint(i)), 1)
+	}
+	if len(st.Reasons) != maxReasons+1 || st.Reasons[OtherReasons] != 2*maxReasons-(maxReasons-3) {
+		t.Errorf("%d reasons, %d others; want %d and %d", len(st.Reasons), st.Reasons[OtherReasons], maxReasons+1, 2*maxReasons-(maxReasons-3))
+	}
+	var sum int64
+	for _, n := range st.Reasons {
+		sum += n
+	}
+	if sum != st.Quarantined {
+		t.Errorf("reasons count %d records, quarantined %d", sum, st.Quarantined)
+	}
 }

@@ -114,6 +114,21 @@ func printStats(w io.Writer, network string, st transform.Stats) {
 		fmt.Fprintf(w, "; %d amounts rounded to 6 decimals", st.Rounded)
 	}
 	fmt.Fprintln(w)
+	// Why records were quarantined, most first: the file has each one.
+	const shown = 5
+	top := st.TopReasons(shown)
+	var listed int64
+	for _, r := range top {
+		reason := r.Reason
+		if reason == transform.OtherReasons {
+			reason = "other reasons"
+		}
+		fmt.Fprintf(w, "  %d quarantined: %s\n", r.Records, reason)
+		listed += r.Records
+	}
+	if rest := st.Quarantined - listed; rest > 0 {
+		fmt.Fprintf(w, "  %d more quarantined for other reasons\n", rest)
+	}
 }
 
 // bodyFiles lists the response bodies at path: a file, or every body
