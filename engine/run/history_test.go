@@ -234,6 +234,13 @@ func TestReplayFillsNewColumn(t *testing.T) {
 // awin.cue and its text.
 func specsWithColumn(t *testing.T) (*spec.Set, string, []byte) {
 	t.Helper()
+	return awinEdited(t, "\tcolumns: {\n", "\tcolumns: {\n\t\tsite_name_upper: {type: \"string\", expr: \"upper(r.siteName)\"}\n")
+}
+
+// awinEdited loads a copy of the specs whose awin spec has its first
+// from replaced by to, and returns them, the spec's file and its text.
+func awinEdited(t *testing.T, from, to string) (*spec.Set, string, []byte) {
+	t.Helper()
 	root := filepath.Join(t.TempDir(), "repo")
 	for _, d := range []string{"cue.mod", "schemas", "specs"} {
 		if err := os.CopyFS(filepath.Join(root, d), os.DirFS(filepath.Join("..", "..", d))); err != nil {
@@ -242,7 +249,10 @@ func specsWithColumn(t *testing.T) (*spec.Set, string, []byte) {
 	}
 	awin := filepath.Join(root, "specs", "awin.cue")
 	src, _ := os.ReadFile(awin)
-	src = bytes.Replace(src, []byte("\tcolumns: {\n"), []byte("\tcolumns: {\n\t\tsite_name_upper: {type: \"string\", expr: \"upper(r.siteName)\"}\n"), 1)
+	if !bytes.Contains(src, []byte(from)) {
+		t.Fatalf("the awin spec has no %q", from)
+	}
+	src = bytes.Replace(src, []byte(from), []byte(to), 1)
 	if err := os.WriteFile(awin, src, 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -251,4 +261,39 @@ func specsWithColumn(t *testing.T) (*spec.Set, string, []byte) {
 		t.Fatal(errs)
 	}
 	return set, awin, src
+}
+
+// TestQuarantineReasons runs and replays awin with a spec whose status
+// table lacks pending: the manifests say why its records were
+// quarantined, per account, most first.
+func TestQuarantineReasons(t *testing.T) {
+	e := newEnv(t, sandbox.Options{})
+	set, _, _ := awinEdited(t, "\t\t\tpending:  \"pending\"\n", "")
+	e.specs = set.Specs
+	m, err := e.runWith(t, e.accounts("awin"), "r1", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, _ := storage.Local(filepath.Join(e.dir, "lake"))
+	rm, err := Replay(context.Background(), ReplayOptions{Store: store, Specs: set.Specs, Networks: []string{"awin"}, RunID: "replay1", Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const want = `transaction.status: lookup: unknown value "pending" (table has approved, declined, deleted)`
+	for _, man := range []*Manifest{m, rm} {
+		quarantined := int64(0)
+		for _, a := range man.Networks[0].Accounts {
+			quarantined += a.Quarantined
+			if a.Quarantined == 0 {
+				continue
+			}
+			rs := a.QuarantineReasons
+			if len(rs) != 1 || rs[0].Reason != want || rs[0].Records != a.Quarantined {
+				t.Errorf("%s account %s: %d quarantined, reasons %+v; want all for %s", man.RunID, a.Account, a.Quarantined, rs, want)
+			}
+		}
+		if quarantined == 0 {
+			t.Errorf("%s quarantined nothing", man.RunID)
+		}
+	}
 }

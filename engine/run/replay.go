@@ -110,6 +110,7 @@ func replayNetwork(ctx context.Context, o ReplayOptions, sp *spec.Spec, raws []l
 		return a.Seq < b.Seq
 	})
 	accounts := map[string]*AccountResult{}
+	reasons := map[string]*transform.Stats{} // of each account's groups
 	var order []string
 	for i := 0; i < len(raws); {
 		// One original run (and ingest date) at a time: its network table
@@ -139,6 +140,11 @@ func replayNetwork(ctx context.Context, o ReplayOptions, sp *spec.Spec, raws []l
 			ar.Rows += st.Rows
 			ar.Quarantined += st.Quarantined
 			ar.Rounded += st.Rounded
+			if reasons[acct] == nil {
+				reasons[acct] = &transform.Stats{}
+			}
+			reasons[acct].Add(transform.Stats{Quarantined: st.Quarantined, Reasons: st.Reasons})
+			ar.QuarantineReasons = reasons[acct].TopReasons(topReasons)
 			for _, e := range st.Errors {
 				ar.Errors = append(ar.Errors, e.Error())
 			}

@@ -111,9 +111,15 @@ type AccountResult struct {
 	Records     int64     `json:"records"`
 	Rows        int64     `json:"rows"`
 	Quarantined int64     `json:"quarantined"`
-	Rounded     int64     `json:"amounts_rounded"`
-	Errors      []string  `json:"errors,omitempty"`
+	// QuarantineReasons are the reasons that quarantined the most
+	// records, most first (the quarantine files have every record).
+	QuarantineReasons []transform.Reason `json:"quarantine_reasons,omitempty"`
+	Rounded           int64              `json:"amounts_rounded"`
+	Errors            []string           `json:"errors,omitempty"`
 }
+
+// topReasons is how many quarantine reasons an account's result keeps.
+const topReasons = 5
 
 // Totals adds up the accounts of a network.
 func (n *NetworkResult) Totals() AccountResult {
@@ -377,6 +383,7 @@ func runAccount(ctx context.Context, o Options, sp *spec.Spec, a Account, sink *
 		res.Errors = append(res.Errors, e.Error())
 	}
 	res.Records, res.Rows, res.Quarantined, res.Rounded = st.Records, st.Rows, st.Quarantined, st.Rounded
+	res.QuarantineReasons = st.TopReasons(topReasons)
 	o.Progress.records(sp.Name, st.Records)
 	log.Info("account done", "pages", res.Pages, "records", res.Records, "rows", res.Rows,
 		"quarantined", res.Quarantined, "errors", len(res.Errors))

@@ -130,8 +130,8 @@ func (s *Stats) TopReasons(n int) []Reason {
 
 // Reason is a reason records were quarantined for, and how many.
 type Reason struct {
-	Reason  string
-	Records int64
+	Reason  string `json:"reason"`
+	Records int64  `json:"records"`
 }
 
 // BodyError is a body that could not be read; nothing of it was written.
