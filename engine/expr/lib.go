@@ -315,7 +315,7 @@ func toTime(v ref.Val, layout string, loc *time.Location) ref.Val {
 		}
 		return types.Timestamp{Time: t.UTC()}
 	}
-	return types.NewErr("ts: cannot make a timestamp of %s", v.Type().TypeName())
+	return types.NewErr("ts: cannot make a timestamp of %s", typeName(v))
 }
 
 // NoTime reports whether a time's text, trimmed, says there is none: it

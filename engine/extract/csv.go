@@ -28,7 +28,7 @@ var bom = []byte{0xEF, 0xBB, 0xBF}
 // is an error unless its extra fields are all empty (a trailing
 // delimiter). An empty body, or one with a header and no rows, gives [].
 func CSV(body []byte, delim rune) ([]byte, error) {
-	body = bytes.TrimPrefix(body, bom)
+	body = trimBOM(body)
 	if len(bytes.TrimSpace(body)) == 0 {
 		return []byte("[]"), nil
 	}

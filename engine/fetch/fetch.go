@@ -81,15 +81,7 @@ func (c *Client) newFetcher(sp *spec.Spec, acct Account, w plan.Window) (*fetche
 	if acct.BaseURL != "" {
 		f.base = strings.TrimRight(acct.BaseURL, "/")
 	}
-	f.accountVars = map[string]any{}
-	for k, v := range acct.Extra {
-		f.accountVars[k] = v
-	}
-	f.accountVars["id"] = acct.ID
-	f.accountVars["currency"] = acct.Currency
-	if _, ok := f.accountVars["timezone"]; !ok {
-		f.accountVars["timezone"] = nil // readable, null, when not configured
-	}
+	f.accountVars = spec.AccountVars(acct.ID, acct.Currency, acct.Extra)
 	if f.acct.Secrets == nil {
 		f.acct.Secrets = map[string]string{}
 	}

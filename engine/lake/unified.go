@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/afflake/afflake/engine/row"
@@ -110,82 +111,43 @@ func (u *UnifiedWriter) Close() error { return u.f.close() }
 
 // ValidateUnified checks rows for values a Parquet file cannot hold: every
 // string, map keys and values included, must be valid UTF-8.
-func ValidateUnified(rows []row.Unified) error {
-	for i := range rows {
-		if col := invalidUnified(&rows[i], true); col != "" {
-			return &RowError{Row: i, Column: col, Err: ErrInvalidUTF8}
-		}
-	}
-	return nil
-}
+func ValidateUnified(rows []row.Unified) error { return validateText(rows, textColumns) }
 
 // ValidateMapped is ValidateUnified for rows whose engine-made columns
 // (network, account_id, run_id, raw_ref, spec_hash, row_hash) the caller
-// checked once for all of them: only the mapped columns are checked.
-func ValidateMapped(rows []row.Unified) error {
+// checked once for all of them: only the columns a mapping fills are.
+func ValidateMapped(rows []row.Unified) error { return validateText(rows, mappedTextColumns) }
+
+func validateText(rows []row.Unified, cols []unifiedColumn) error {
 	for i := range rows {
-		if col := invalidUnified(&rows[i], false); col != "" {
-			return &RowError{Row: i, Column: col, Err: ErrInvalidUTF8}
+		u := &rows[i]
+		for c := range cols {
+			uc := &cols[c]
+			ok := true
+			switch uc.kind {
+			case unifiedString:
+				ok = utf8.ValidString(*field[string](u, uc.offset))
+			case unifiedOptString:
+				s := *field[*string](u, uc.offset)
+				ok = s == nil || utf8.ValidString(*s)
+			case unifiedMapKey:
+				ok = validMap(*field[map[string]string](u, uc.offset))
+			}
+			if !ok {
+				name, _, _ := strings.Cut(uc.path, ".")
+				return &RowError{Row: i, Column: name, Err: ErrInvalidUTF8}
+			}
 		}
 	}
 	return nil
 }
 
-// invalidUnified returns the name of the first column of u holding invalid
-// UTF-8, or "": of every column, or of the mapped ones only.
-func invalidUnified(u *row.Unified, lineage bool) string {
-	if lineage {
-		switch {
-		case !utf8.ValidString(u.Network):
-			return "network"
-		case !utf8.ValidString(u.AccountID):
-			return "account_id"
-		case !utf8.ValidString(u.RunID):
-			return "run_id"
-		case !utf8.ValidString(u.RawRef):
-			return "raw_ref"
-		case !utf8.ValidString(u.SpecHash):
-			return "spec_hash"
-		case !utf8.ValidString(u.RowHash):
-			return "row_hash"
-		}
-	}
-	switch {
-	case !utf8.ValidString(u.TransactionID):
-		return "transaction_id"
-	case !validPtr(u.ParentTransactionID):
-		return "parent_transaction_id"
-	case !validPtr(u.OrderRef):
-		return "order_ref"
-	case !validPtr(u.AdvertiserID):
-		return "advertiser_id"
-	case !validPtr(u.AdvertiserName):
-		return "advertiser_name"
-	case !validPtr(u.ClickRef):
-		return "click_ref"
-	case !utf8.ValidString(u.Status):
-		return "status"
-	case !utf8.ValidString(u.StatusRaw):
-		return "status_raw"
-	case !utf8.ValidString(u.Currency):
-		return "currency"
-	case !validPtr(u.CustomerType):
-		return "customer_type"
-	case !validPtr(u.Device):
-		return "device"
-	case !validPtr(u.Country):
-		return "country"
-	case !validPtr(u.VoucherCode):
-		return "voucher_code"
-	case !validPtr(u.DeclineReason):
-		return "decline_reason"
-	}
-	for k, v := range u.ClickRefs {
+// validMap reports whether m's keys and values are valid UTF-8.
+func validMap(m map[string]string) bool {
+	for k, v := range m {
 		if !utf8.ValidString(k) || !utf8.ValidString(v) {
-			return "click_refs"
+			return false
 		}
 	}
-	return ""
+	return true
 }
-
-func validPtr(p *string) bool { return p == nil || utf8.ValidString(*p) }

@@ -35,6 +35,28 @@ type unifiedColumn struct {
 // index.
 var unifiedColumns = unifiedColumnsOf(reflect.TypeFor[row.Unified]())
 
+// textColumns are the unified columns that hold strings (a map's keys
+// column stands for the map), mappedTextColumns those of them a mapping
+// fills (row.Fields): the others are the engine's own.
+var textColumns, mappedTextColumns = textColumnsOf(unifiedColumns)
+
+func textColumnsOf(cols []unifiedColumn) (all, mapped []unifiedColumn) {
+	isMapped := map[string]bool{}
+	for _, f := range row.Fields {
+		isMapped[f.Name] = true
+	}
+	for _, c := range cols {
+		switch c.kind {
+		case unifiedString, unifiedOptString, unifiedMapKey:
+			all = append(all, c)
+			if name, _, _ := strings.Cut(c.path, "."); isMapped[name] {
+				mapped = append(mapped, c)
+			}
+		}
+	}
+	return all, mapped
+}
+
 // unifiedColumnsOf returns the leaf columns of struct type t, whose
 // fields must be of the types unifiedKind lists.
 func unifiedColumnsOf(t reflect.Type) []unifiedColumn {

@@ -91,16 +91,7 @@ type Mapper struct {
 
 // New returns a mapper for sp's records of one account.
 func New(sp *spec.Spec, acct Account) *Mapper {
-	am := map[string]any{"id": acct.ID, "currency": acct.Currency}
-	if acct.Currency == "" {
-		am["currency"] = nil
-	}
-	for k, v := range acct.Extra {
-		am[k] = v
-	}
-	if _, ok := am["timezone"]; !ok {
-		am["timezone"] = nil // readable, null, when not configured
-	}
+	am := spec.AccountVars(acct.ID, acct.Currency, acct.Extra)
 	tables := map[string]any{}
 	for name, t := range sp.Tables {
 		tables[name] = t

@@ -110,7 +110,7 @@ func replayNetwork(ctx context.Context, o ReplayOptions, sp *spec.Spec, raws []l
 		return a.Seq < b.Seq
 	})
 	accounts := map[string]*AccountResult{}
-	reasons := map[string]*transform.Stats{} // of each account's groups
+	stats := map[string]*transform.Stats{} // of each account, over its runs
 	var order []string
 	for i := 0; i < len(raws); {
 		// One original run (and ingest date) at a time: its network table
@@ -132,22 +132,11 @@ func replayNetwork(ctx context.Context, o ReplayOptions, sp *spec.Spec, raws []l
 			if ar == nil {
 				ar = &AccountResult{Account: acct}
 				accounts[acct] = ar
+				stats[acct] = &transform.Stats{}
 				order = append(order, acct)
 			}
-			st := replayAccount(ctx, o, sp, group[a:b], sink, spool)
 			ar.Pages += int64(b - a)
-			ar.Records += st.Records
-			ar.Rows += st.Rows
-			ar.Quarantined += st.Quarantined
-			ar.Rounded += st.Rounded
-			if reasons[acct] == nil {
-				reasons[acct] = &transform.Stats{}
-			}
-			reasons[acct].Add(transform.Stats{Quarantined: st.Quarantined, Reasons: st.Reasons})
-			ar.QuarantineReasons = reasons[acct].TopReasons(topReasons)
-			for _, e := range st.Errors {
-				ar.Errors = append(ar.Errors, e.Error())
-			}
+			stats[acct].Add(replayAccount(ctx, o, sp, group[a:b], sink, spool))
 			a = b
 		}
 		if err := sink.CloseContext(context.WithoutCancel(ctx)); err != nil {
@@ -156,6 +145,7 @@ func replayNetwork(ctx context.Context, o ReplayOptions, sp *spec.Spec, raws []l
 		res.Files = append(res.Files, sink.Outputs()...)
 	}
 	for _, a := range order {
+		accounts[a].setCounts(stats[a])
 		res.Accounts = append(res.Accounts, *accounts[a])
 	}
 	cs, err := hist.Commit(context.WithoutCancel(ctx), o.RunID, o.Now, spool, history.Unseen)

@@ -121,6 +121,17 @@ type AccountResult struct {
 // topReasons is how many quarantine reasons an account's result keeps.
 const topReasons = 5
 
+// setCounts sets what the transform of the account's bodies did: its
+// record counts, the reasons that quarantined the most, and the bodies
+// that could not be read.
+func (a *AccountResult) setCounts(st *transform.Stats) {
+	a.Records, a.Rows, a.Quarantined, a.Rounded = st.Records, st.Rows, st.Quarantined, st.Rounded
+	a.QuarantineReasons = st.TopReasons(topReasons)
+	for _, e := range st.Errors {
+		a.Errors = append(a.Errors, e.Error())
+	}
+}
+
 // Totals adds up the accounts of a network.
 func (n *NetworkResult) Totals() AccountResult {
 	var t AccountResult
@@ -379,11 +390,7 @@ func runAccount(ctx context.Context, o Options, sp *spec.Spec, a Account, sink *
 	if err := <-errc; err != nil {
 		res.Errors = append(res.Errors, fmt.Sprintf("%s account %s: %v", sp.Name, a.ID, err))
 	}
-	for _, e := range st.Errors {
-		res.Errors = append(res.Errors, e.Error())
-	}
-	res.Records, res.Rows, res.Quarantined, res.Rounded = st.Records, st.Rows, st.Quarantined, st.Rounded
-	res.QuarantineReasons = st.TopReasons(topReasons)
+	res.setCounts(&st)
 	o.Progress.records(sp.Name, st.Records)
 	log.Info("account done", "pages", res.Pages, "records", res.Records, "rows", res.Rows,
 		"quarantined", res.Quarantined, "errors", len(res.Errors))

@@ -111,6 +111,23 @@ func (t *Template) IsStatic() bool {
 	return true
 }
 
+// AccountVars is the account variable of specs' expressions: the
+// account's id, its currency and timezone (null when not configured,
+// so that coalesce() and has() read them alike) and its other values.
+func AccountVars(id, currency string, extra map[string]string) map[string]any {
+	out := make(map[string]any, len(extra)+3)
+	out["timezone"] = nil
+	for k, v := range extra {
+		out[k] = v
+	}
+	out["id"] = id
+	out["currency"] = nil
+	if currency != "" {
+		out["currency"] = currency
+	}
+	return out
+}
+
 // ResponseError is the message the spec's response.error finds in a
 // response (vars: expr.ResponseVars), trimmed; "" when the spec has no
 // response.error or the response reports no error.

@@ -113,11 +113,14 @@ func (s *Stats) Add(o Stats) {
 }
 
 // TopReasons are the n reasons that quarantined the most records, most
-// first (ties in the reasons' order), with their counts.
+// first (ties in the reasons' order), with their counts; the records of
+// other reasons are Quarantined less theirs.
 func (s *Stats) TopReasons(n int) []Reason {
 	out := make([]Reason, 0, len(s.Reasons))
 	for r, c := range s.Reasons {
-		out = append(out, Reason{r, c})
+		if r != OtherReasons {
+			out = append(out, Reason{r, c})
+		}
 	}
 	slices.SortFunc(out, func(a, b Reason) int {
 		if a.Records != b.Records {

@@ -115,15 +115,9 @@ func printStats(w io.Writer, network string, st transform.Stats) {
 	}
 	fmt.Fprintln(w)
 	// Why records were quarantined, most first: the file has each one.
-	const shown = 5
-	top := st.TopReasons(shown)
 	var listed int64
-	for _, r := range top {
-		reason := r.Reason
-		if reason == transform.OtherReasons {
-			reason = "other reasons"
-		}
-		fmt.Fprintf(w, "  %d quarantined: %s\n", r.Records, reason)
+	for _, r := range st.TopReasons(5) {
+		fmt.Fprintf(w, "  %d quarantined: %s\n", r.Records, r.Reason)
 		listed += r.Records
 	}
 	if rest := st.Quarantined - listed; rest > 0 {
