@@ -2,11 +2,9 @@ package run
 
 import (
 	"fmt"
-	"io"
 	"sort"
 	"strings"
 	"sync"
-	"time"
 )
 
 // Progress counts, per network, the windows planned and done, the pages
@@ -65,20 +63,4 @@ func (p *Progress) Line() string {
 		parts[i] = fmt.Sprintf("%s %d/%d windows %d pages", n, np.windowsDone, np.windows, np.pages)
 	}
 	return strings.Join(parts, " · ")
-}
-
-// Show redraws the progress line on w (a terminal) every interval until
-// stop is closed, then clears it.
-func (p *Progress) Show(w io.Writer, interval time.Duration, stop <-chan struct{}) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-stop:
-			fmt.Fprint(w, "\r\033[K")
-			return
-		case <-t.C:
-			fmt.Fprintf(w, "\r\033[K%s", p.Line())
-		}
-	}
 }

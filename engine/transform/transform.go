@@ -50,6 +50,10 @@ type Job struct {
 	// Rows receives the unified rows; nil means Sink. A run sends them
 	// to change detection instead of straight to the lake.
 	Rows RowWriter
+	// Progress, when set, is called with the counts so far each time a
+	// batch of records (or a body that could not be read) is done, from
+	// one goroutine: it must be quick.
+	Progress func(Stats)
 }
 
 // RowWriter takes unified rows.
@@ -219,6 +223,9 @@ func Stream(ctx context.Context, job Job, in <-chan Input) (Stats, error) {
 	var sinkErr error
 	for b := range out {
 		st.Add(b.stats)
+		if job.Progress != nil {
+			job.Progress(st)
+		}
 		if sinkErr != nil {
 			continue // drain
 		}

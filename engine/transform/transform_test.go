@@ -2,7 +2,9 @@ package transform
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -211,5 +213,90 @@ func TestStatsReasons(t *testing.T) {
 	}
 	if sum != st.Quarantined {
 		t.Errorf("reasons count %d records, quarantined %d", sum, st.Quarantined)
+	}
+}
+
+// TestProgressAndCancel checks that Progress sees the counts grow to the
+// final ones, and that a transform whose context is canceled returns the
+// cancellation and leaves nothing in the lake once its sink is aborted.
+func TestProgressAndCancel(t *testing.T) {
+	sp := awinSpec(t)
+	fixture, err := os.ReadFile(filepath.Join("..", "..", "testdata", "awin", "transactions.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := gjson.GetBytes(fixture, "0").Raw
+	// Three bodies of 600 records each: several batches apiece.
+	body := "[" + strings.TrimSuffix(strings.Repeat(good+",", 600), ",") + "]"
+	inputs := func(n int, read func(i int) ([]byte, error)) []Input {
+		in := make([]Input, n)
+		for i := range in {
+			in[i] = Input{Ref: fmt.Sprintf("body-%d.json", i), Read: func() ([]byte, error) { return read(i) }}
+		}
+		return in
+	}
+	now := time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC)
+	acct := mapping.Account{ID: "189069", Currency: "GBP"}
+
+	dir := t.TempDir()
+	store, err := storage.Local(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sink := lake.NewSink(store, sp.Name, "t", now, mapping.TableColumns(sp), lake.Options{})
+	var seen []Stats
+	st, err := Run(context.Background(), Job{Spec: sp, Account: acct, Sink: sink, RunID: "t", FetchedAt: now,
+		Progress: func(s Stats) { seen = append(seen, s) }},
+		inputs(3, func(int) ([]byte, error) { return []byte(body), nil }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sink.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if st.Records != 1800 || st.Rows != 1800 {
+		t.Fatalf("stats %+v, want 1800 records and rows", st)
+	}
+	if len(seen) < 3*(600/batchSize) {
+		t.Fatalf("Progress called %d times, want one call a batch", len(seen))
+	}
+	for i := 1; i < len(seen); i++ {
+		if seen[i].Records < seen[i-1].Records {
+			t.Fatalf("Progress went back from %d to %d records", seen[i-1].Records, seen[i].Records)
+		}
+	}
+	if last := seen[len(seen)-1]; last.Records != st.Records || last.Rows != st.Rows || last.Bodies != st.Bodies {
+		t.Errorf("last Progress %+v, want the final stats %+v", last, st)
+	}
+
+	// Canceled while the second body is read: the error is the
+	// cancellation, and an aborted sink leaves no file behind.
+	dir = t.TempDir()
+	if store, err = storage.Local(dir); err != nil {
+		t.Fatal(err)
+	}
+	sink = lake.NewSink(store, sp.Name, "t", now, mapping.TableColumns(sp), lake.Options{})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	_, err = Run(ctx, Job{Spec: sp, Account: acct, Sink: sink, RunID: "t", FetchedAt: now, Workers: 1},
+		inputs(5, func(i int) ([]byte, error) {
+			if i == 1 {
+				cancel()
+			}
+			return []byte(body), nil
+		}))
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Run of a canceled context returned %v, want context.Canceled", err)
+	}
+	sink.Abort()
+	var files []string
+	_ = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			files = append(files, p)
+		}
+		return nil
+	})
+	if len(files) != 0 {
+		t.Errorf("an aborted transform left %v", files)
 	}
 }

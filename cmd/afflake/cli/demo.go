@@ -127,12 +127,31 @@ func runDemo(args []string, stdout, stderr io.Writer) int {
 func runWithProgress(ctx context.Context, stderr io.Writer, o run.Options) (*run.Manifest, error) {
 	if f, ok := stderr.(*os.File); ok && isTerminal(f) {
 		o.Progress = run.NewProgress()
-		done := make(chan struct{})
-		finished := make(chan struct{})
-		go func() { o.Progress.Show(f, 200*time.Millisecond, done); close(finished) }()
-		defer func() { close(done); <-finished }()
+		defer showProgress(f, o.Progress.Line)()
 	}
 	return run.Run(ctx, o)
+}
+
+// showProgress redraws line on a terminal every 200 ms until the
+// returned stop is called, which clears it.
+func showProgress(w io.Writer, line func() string) (stop func()) {
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(200 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				fmt.Fprint(w, "\r\033[K")
+				return
+			case <-t.C:
+				fmt.Fprintf(w, "\r\033[K%s", line())
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
 }
 
 func isTerminal(f *os.File) bool {

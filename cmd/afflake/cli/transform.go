@@ -2,18 +2,21 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
+	"syscall"
 	"time"
 
 	"github.com/afflake/afflake/engine/lake"
 	"github.com/afflake/afflake/engine/mapping"
-	"github.com/afflake/afflake/engine/spec"
 	"github.com/afflake/afflake/engine/storage"
 	"github.com/afflake/afflake/engine/transform"
 )
@@ -73,11 +76,26 @@ func runTransform(args []string, stdout, stderr io.Writer) int {
 	if *runID == "" {
 		*runID = "transform-" + now.Format("20060102T150405Z")
 	}
-	st, files, err := transformBodies(context.Background(), store, sp, acct, *runID, now, *workers, inputs)
+	// An interrupt stops the transform: what it staged is removed, and
+	// nothing is left half-written.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	job := transform.Job{Spec: sp, Account: acct, RunID: *runID, FetchedAt: now, Workers: *workers}
+	stopProgress := func() {}
+	if f, ok := stderr.(*os.File); ok && isTerminal(f) {
+		p := &transformProgress{network: sp.Name, bodies: len(inputs), start: time.Now()}
+		job.Progress = p.update
+		stopProgress = showProgress(f, p.line)
+	}
+	st, files, err := transformBodies(ctx, store, job, inputs)
+	stopProgress()
 	for _, e := range st.Errors {
 		fmt.Fprintf(stderr, "%s account %s: %v\n", sp.Name, *account, e)
 	}
 	if err != nil {
+		if ctx.Err() != nil {
+			err = errors.New("interrupted: nothing was written")
+		}
 		fmt.Fprintf(stderr, "afflake transform: %v\n", err)
 		return ExitFailed
 	}
@@ -91,12 +109,12 @@ func runTransform(args []string, stdout, stderr io.Writer) int {
 	return ExitOK
 }
 
-// transformBodies runs one network's transform into the lake and
-// returns the keys written.
-func transformBodies(ctx context.Context, store storage.Store, sp *spec.Spec, acct mapping.Account, runID string, now time.Time, workers int, inputs []transform.Input) (transform.Stats, []string, error) {
-	cols := mapping.TableColumns(sp)
-	sink := lake.NewSink(store, sp.Name, runID, now, cols, lake.Options{})
-	st, err := transform.Run(ctx, transform.Job{Spec: sp, Account: acct, Sink: sink, RunID: runID, FetchedAt: now, Workers: workers}, inputs)
+// transformBodies runs one network's transform into the lake, through a
+// Sink of its own to store, and returns the keys written.
+func transformBodies(ctx context.Context, store storage.Store, job transform.Job, inputs []transform.Input) (transform.Stats, []string, error) {
+	job.Sink = lake.NewSink(store, job.Spec.Name, job.RunID, job.FetchedAt, mapping.TableColumns(job.Spec), lake.Options{})
+	sink := job.Sink
+	st, err := transform.Run(ctx, job, inputs)
 	if err != nil {
 		sink.Abort()
 		return st, nil, err
@@ -105,6 +123,39 @@ func transformBodies(ctx context.Context, store storage.Store, sp *spec.Spec, ac
 		return st, nil, err
 	}
 	return st, sink.Files(), nil
+}
+
+// transformProgress is the line a terminal shows while bodies are
+// mapped.
+type transformProgress struct {
+	network string
+	bodies  int
+	start   time.Time
+	mu      sync.Mutex
+	st      transform.Stats
+}
+
+func (p *transformProgress) update(st transform.Stats) {
+	p.mu.Lock()
+	p.st = st
+	p.mu.Unlock()
+}
+
+func (p *transformProgress) line() string {
+	p.mu.Lock()
+	st := p.st
+	p.mu.Unlock()
+	s := fmt.Sprintf("%s: %d of %d bodies, %d records", p.network, st.Bodies, p.bodies, st.Records)
+	if secs := time.Since(p.start).Seconds(); secs > 0 {
+		s += fmt.Sprintf(" (%.0f/s)", float64(st.Records)/secs)
+	}
+	if st.Quarantined > 0 {
+		s += fmt.Sprintf(", %d quarantined", st.Quarantined)
+	}
+	if st.BodiesFailed > 0 {
+		s += fmt.Sprintf(", %d unreadable", st.BodiesFailed)
+	}
+	return s
 }
 
 func printStats(w io.Writer, network string, st transform.Stats) {

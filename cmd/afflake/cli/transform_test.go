@@ -8,10 +8,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/afflake/afflake/engine/decimal"
 	"github.com/afflake/afflake/engine/lake/duckdb"
 	"github.com/afflake/afflake/engine/spectest"
+	"github.com/afflake/afflake/engine/transform"
 )
 
 // TestTransformFixturesReadByDuckDB maps every network's fixtures with
@@ -152,5 +154,30 @@ func TestTransformTimezone(t *testing.T) {
 				t.Errorf("%v: transaction_at %s, golden has it: %v, want %v", tc.flags, r["at"], want[r["at"]], tc.match)
 			}
 		}
+	}
+}
+
+// TestTransformProgressLine checks the line a terminal shows while a
+// transform runs, and that stopping the display clears it.
+func TestTransformProgressLine(t *testing.T) {
+	p := &transformProgress{network: "awin", bodies: 500, start: time.Now().Add(-2 * time.Second)}
+	p.update(transform.Stats{Bodies: 120, Records: 240000, Rows: 239990, Quarantined: 10})
+	line := p.line()
+	for _, want := range []string{"awin: 120 of 500 bodies, 240000 records (", "/s), 10 quarantined"} {
+		if !strings.Contains(line, want) {
+			t.Errorf("line %q lacks %q", line, want)
+		}
+	}
+	if strings.Contains(line, "unreadable") {
+		t.Errorf("line %q counts unreadable bodies, there are none", line)
+	}
+	p.update(transform.Stats{Bodies: 3, BodiesFailed: 1})
+	if line := p.line(); !strings.HasPrefix(line, "awin: 3 of 500 bodies, 0 records") || !strings.HasSuffix(line, ", 1 unreadable") {
+		t.Errorf("line %q", line)
+	}
+	var out bytes.Buffer
+	showProgress(&out, p.line)()
+	if !strings.HasSuffix(out.String(), "\r\033[K") {
+		t.Errorf("stopping the display wrote %q, want it to end clearing the line", out.String())
 	}
 }
