@@ -40,6 +40,15 @@ type RawMeta struct {
 	SpecHash  string              `json:"spec_hash"`
 }
 
+// Received is when the body was received: the request's start plus its
+// duration, in UTC; zero when the meta has no start.
+func (m RawMeta) Received() time.Time {
+	if m.Started.IsZero() {
+		return time.Time{}
+	}
+	return m.Started.Add(time.Duration(m.Duration * float64(time.Second))).UTC()
+}
+
 // RawKey is the key of one raw body in the lake:
 // raw/network=<n>/account=<a>/ingest_date=<YYYY-MM-DD>/<run_id>/<seq>.<ext>.gz
 func RawKey(network, account string, ingest time.Time, runID string, seq int, ext string) string {

@@ -179,7 +179,7 @@ func replayAccount(ctx context.Context, o ReplayOptions, sp *spec.Spec, raws []l
 		if mb, err := o.Store.Get(ctx, lake.MetaKey(r.Key)); err == nil {
 			var m lake.RawMeta
 			if json.Unmarshal(mb, &m) == nil {
-				fetched = m.Started.Add(time.Duration(m.Duration * float64(time.Second)))
+				fetched = m.Received()
 			}
 		}
 		inputs[i] = transform.Input{

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -212,8 +213,33 @@ func bodyFiles(path string) ([]transform.Input, error) {
 	for i, f := range files {
 		f := f
 		inputs[i] = transform.Input{Ref: filepath.ToSlash(f), Read: func() ([]byte, error) { return os.ReadFile(f) }}
+		// A body from a lake's raw zone was received when its meta
+		// says, not when it is transformed.
+		at, err := receivedAt(f)
+		if err != nil {
+			return nil, err
+		}
+		inputs[i].FetchedAt = at
 	}
 	return inputs, nil
+}
+
+// receivedAt reads when a body was received from the .meta.json beside
+// it, as the raw zone keeps it; zero when there is none.
+func receivedAt(body string) (time.Time, error) {
+	path := lake.MetaKey(body)
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return time.Time{}, nil
+	}
+	if err != nil {
+		return time.Time{}, err
+	}
+	var m lake.RawMeta
+	if err := json.Unmarshal(b, &m); err != nil {
+		return time.Time{}, fmt.Errorf("%s: %v", path, err)
+	}
+	return m.Received(), nil
 }
 
 // isBody reports whether a file's name is a body's, in any case

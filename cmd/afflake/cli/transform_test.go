@@ -3,6 +3,7 @@ package cli
 import (
 	"bufio"
 	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -179,5 +180,62 @@ func TestTransformProgressLine(t *testing.T) {
 	showProgress(&out, p.line)()
 	if !strings.HasSuffix(out.String(), "\r\033[K") {
 		t.Errorf("stopping the display wrote %q, want it to end clearing the line", out.String())
+	}
+}
+
+// TestTransformRawZoneBody maps bodies laid out as the raw zone keeps
+// them, gzipped beside their .meta.json: fetched_at is when each body was
+// received, as its meta says; a body without a meta gets the transform's
+// time; a meta that cannot be read stops the transform before it starts.
+func TestTransformRawZoneBody(t *testing.T) {
+	root := filepath.Join("..", "..", "..")
+	body, err := os.ReadFile(filepath.Join(root, "testdata", "awin", "transactions.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := t.TempDir()
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write(body)
+	zw.Close()
+	if err := os.WriteFile(filepath.Join(in, "000001.json.gz"), gz.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	meta := `{"network":"awin","account_id":"189069","started_at":"2026-10-31T23:59:59.75+01:00","duration_seconds":0.5}`
+	if err := os.WriteFile(filepath.Join(in, "000001.json.meta.json"), []byte(meta), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(in, "000002.json"), body, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	var stdout, stderr bytes.Buffer
+	args := []string{"transform", "--specs", filepath.Join(root, "specs"), "--network", "awin",
+		"--in", in, "--out", out, "--account", "189069", "--currency", "GBP", "--run-id", "t1"}
+	if st := Run(args, &stdout, &stderr); st != ExitFailed { // the fixture holds records meant for quarantine
+		t.Fatalf("exit %d\n%s%s", st, stdout.String(), stderr.String())
+	}
+	res := duckdb.Run(t, map[string]string{"u": filepath.Join(out, "transactions", "network=awin", "*", "t1-*.parquet")},
+		map[string]string{"at": "SELECT split_part(raw_ref, '#', 1) AS body, strftime(min(fetched_at AT TIME ZONE 'UTC'), '%Y-%m-%dT%H:%M:%S.%fZ') AS lo, " +
+			"strftime(max(fetched_at AT TIME ZONE 'UTC'), '%Y-%m-%dT%H:%M:%S.%fZ') AS hi FROM u GROUP BY 1 ORDER BY 1"})
+	rows := res.Queries["at"]
+	if len(rows) != 2 {
+		t.Fatalf("rows %v, want one group a body", rows)
+	}
+	if r := rows[0]; !strings.HasSuffix(r["body"], "000001.json.gz") || r["lo"] != "2026-10-31T23:00:00.250000Z" || r["hi"] != r["lo"] {
+		t.Errorf("body with a meta: %v, want fetched_at 2026-10-31T23:00:00.250000Z", r)
+	}
+	if r := rows[1]; !strings.HasSuffix(r["body"], "000002.json") || r["lo"] == "2026-10-31T23:00:00.250000Z" || r["hi"] != r["lo"] {
+		t.Errorf("body without a meta: %v, want the transform's time", r)
+	}
+
+	if err := os.WriteFile(filepath.Join(in, "000002.json.meta.json"), []byte("{"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stdout.Reset()
+	stderr.Reset()
+	args[len(args)-1] = "t2"
+	if st := Run(args, &stdout, &stderr); st != ExitUsage || !strings.Contains(stderr.String(), "000002.json.meta.json") {
+		t.Errorf("a broken meta: exit %d, stderr %q; want %d naming the meta", st, stderr.String(), ExitUsage)
 	}
 }
