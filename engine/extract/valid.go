@@ -22,24 +22,35 @@ const maxDepth = 10000
 // Valid does not allocate, and its stack use does not grow with the
 // nesting of b.
 func Valid(b []byte) (ok, utf8ok bool) {
+	end, utf8ok := validValue(b, skipSpace(b, 0))
+	if end < 0 || skipSpace(b, end) != len(b) {
+		return false, false
+	}
+	return true, utf8ok
+}
+
+// validValue checks the JSON value that starts at b[start] as Valid checks
+// a document, and returns the index after it, or -1 if it is not valid or
+// does not end in b; utf8ok is as Valid's for the value's bytes.
+func validValue(b []byte, start int) (end int, utf8ok bool) {
 	// parents has bit d set when the container of the array or object
 	// at depth d+1 is an object, to restore inObject when it closes.
 	var parents [(maxDepth + 63) / 64]uint64
 	var depth uint    // arrays and objects open
 	inObject := false // whether the innermost one is an object
 	ascii := true     // whether the strings so far are all ASCII
-	i := skipSpace(b, 0)
+	i := start
 	for {
 		// A value starts at b[i].
 		if i >= len(b) {
-			return false, false
+			return -1, false
 		}
 		switch c := b[i]; c {
 		case '"':
 			i, ascii = scanString(b, i+1, ascii)
 		case '[', '{':
 			if depth == maxDepth {
-				return false, false
+				return -1, false
 			}
 			if inObject {
 				parents[depth/64] |= 1 << (depth % 64)
@@ -66,20 +77,21 @@ func Valid(b []byte) (ok, utf8ok bool) {
 			i = scanNumber(b, i)
 		}
 		if i < 0 {
-			return false, false
+			return -1, false
 		}
 
 	next:
-		// A value ends before b[i]: the document ends, or a comma or
+		// A value ends before b[i]: the outermost one, or a comma or
 		// the end of the value's array or object follows.
-		i = skipSpace(b, i)
-		if i >= len(b) || depth == 0 {
-			if i != len(b) || depth != 0 {
-				return false, false
-			}
+		if depth == 0 {
 			// Only strings can hold non-ASCII bytes. If they did,
-			// check the UTF-8 of b whole: quicker than rune by rune.
-			return true, ascii || utf8.Valid(b)
+			// check the UTF-8 of the value whole: quicker than rune
+			// by rune.
+			return i, ascii || utf8.Valid(b[start:i])
+		}
+		i = skipSpace(b, i)
+		if i >= len(b) {
+			return -1, false
 		}
 		switch c := b[i]; {
 		case c == ',':
@@ -94,20 +106,20 @@ func Valid(b []byte) (ok, utf8ok bool) {
 			inObject = parents[depth/64]&(1<<(depth%64)) != 0
 			goto next
 		default:
-			return false, false
+			return -1, false
 		}
 
 	member:
 		// An object member starts at b[i]: a key, a colon and a value.
 		if i >= len(b) || b[i] != '"' {
-			return false, false
+			return -1, false
 		}
 		if i, ascii = scanString(b, i+1, ascii); i < 0 {
-			return false, false
+			return -1, false
 		}
 		i = skipSpace(b, i)
 		if i >= len(b) || b[i] != ':' {
-			return false, false
+			return -1, false
 		}
 		i = skipSpace(b, i+1)
 	}

@@ -6,7 +6,9 @@ package transform
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"runtime"
 	"slices"
 	"strconv"
@@ -34,6 +36,11 @@ type Input struct {
 	Where string
 	// Read returns the body. It is called once, by one worker.
 	Read func() ([]byte, error)
+	// Open, when set, reads the body as a stream, as often as it is
+	// called; Size is then how large the body is (unzipped), to tell a
+	// body to stream from one to Read whole.
+	Open func() (io.ReadCloser, error)
+	Size int64
 	// FetchedAt is when the body was received; zero means Job.FetchedAt.
 	FetchedAt time.Time
 }
@@ -152,6 +159,25 @@ func (e *BodyError) Unwrap() error { return e.Err }
 
 const batchSize = 256
 
+// A JSON body larger than streamAbove whose records path is a plain one
+// is not read whole: it is checked as a stream, then mapped in parts of
+// about partSize bytes, in parallel, in memory that does not grow with
+// it (see extract.Scan).
+var (
+	streamAbove int64 = 64 << 20
+	partSize          = 4 << 20
+)
+
+// unit is the work of a worker: a body, or a part of a streamed body.
+type unit struct {
+	inp   Input
+	part  []byte        // a part of a streamed body, else nil
+	plan  *extract.Plan // the part's body
+	first int           // index in the body of the part's first record
+	head  bool          // the body's first unit, which counts the body
+	err   error         // the body cannot be read
+}
+
 type batch struct {
 	unified []row.Unified
 	table   *lake.TableBatch
@@ -186,14 +212,23 @@ func Stream(ctx context.Context, job Job, in <-chan Input) (Stats, error) {
 	out := make(chan *batch, workers)
 	// Table batches go back to the workers once written.
 	free := make(chan *lake.TableBatch, workers+2)
+	work := make(chan unit)
+	go func() {
+		defer close(work)
+		for inp := range in {
+			if !split(ctx, job, inp, work) {
+				return
+			}
+		}
+	}()
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			w := &worker{job: job, m: mapping.New(job.Spec, job.Account), cols: mapping.TableColumns(job.Spec), out: out, free: free}
-			for inp := range in {
-				w.mapBody(ctx, inp)
+			for u := range work {
+				w.mapBody(ctx, u)
 			}
 		}()
 	}
@@ -269,6 +304,63 @@ func write(s *lake.Sink, rows RowWriter, b *batch) error {
 	return nil
 }
 
+// split sends inp to the workers: whole, or, when it is a large JSON
+// body, in parts once all of it was checked. It returns false when ctx
+// is done.
+func split(ctx context.Context, job Job, inp Input, work chan<- unit) bool {
+	send := func(u unit) bool {
+		select {
+		case work <- u:
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
+	resp := job.Spec.Response
+	if inp.Open == nil || inp.Size <= streamAbove || !extract.Streamable(resp) {
+		return send(unit{inp: inp, head: true})
+	}
+	scan := func() (*extract.Plan, error) {
+		rc, err := inp.Open()
+		if err != nil {
+			return nil, err
+		}
+		defer rc.Close()
+		return extract.Scan(rc, resp, partSize)
+	}
+	plan, err := scan()
+	switch {
+	case errors.Is(err, extract.ErrNotStreamable):
+		return send(unit{inp: inp, head: true}) // read whole, as the spec says
+	case err != nil:
+		return send(unit{inp: inp, head: true, err: err})
+	}
+	rc, err := inp.Open()
+	if err != nil {
+		return send(unit{inp: inp, head: true, err: err})
+	}
+	defer rc.Close()
+	sent, done := false, false
+	err = plan.Parts(rc, resp, func(part []byte, first int) error {
+		if !send(unit{inp: inp, part: part, plan: plan, first: first, head: !sent}) {
+			done = true
+			return ctx.Err()
+		}
+		sent = true
+		return nil
+	})
+	if done {
+		return false
+	}
+	if err != nil {
+		// Checked whole, the body then failed to read again (it
+		// changed, or the disk failed): the records of the parts sent
+		// before are written.
+		return send(unit{inp: inp, head: !sent, err: err})
+	}
+	return true
+}
+
 // worker maps bodies with its own mapper.
 type worker struct {
 	job  Job
@@ -279,26 +371,38 @@ type worker struct {
 	ref  []byte
 }
 
-// mapBody maps one body, sending batches to out.
-func (w *worker) mapBody(ctx context.Context, inp Input) {
-	job, m, out := w.job, w.m, w.out
+// mapBody maps one body, or part of one, sending batches to out.
+func (w *worker) mapBody(ctx context.Context, u unit) {
+	job, m, out, inp := w.job, w.m, w.out, u.inp
 	fetched := inp.FetchedAt
 	if fetched.IsZero() {
 		fetched = job.FetchedAt
+	}
+	bodies := 0
+	if u.head {
+		bodies = 1
 	}
 	fail := func(err error) {
 		where := inp.Where
 		if where == "" {
 			where = inp.Ref
 		}
-		out <- &batch{stats: Stats{Bodies: 1, BodiesFailed: 1, Errors: []error{&BodyError{Ref: where, Err: err}}}}
+		out <- &batch{stats: Stats{Bodies: bodies, BodiesFailed: 1, Errors: []error{&BodyError{Ref: where, Err: err}}}}
 	}
-	body, err := inp.Read()
-	if err != nil {
-		fail(err)
+	if u.err != nil {
+		fail(u.err)
 		return
 	}
-	doc, err := extract.Read(body, job.Spec.Response)
+	var doc extract.Doc
+	var err error
+	if u.part != nil {
+		doc, err = u.plan.Read(u.part, job.Spec.Response)
+	} else {
+		var body []byte
+		if body, err = inp.Read(); err == nil {
+			doc, err = extract.Read(body, job.Spec.Response)
+		}
+	}
 	if err != nil {
 		fail(err)
 		return
@@ -323,7 +427,7 @@ func (w *worker) mapBody(ctx context.Context, inp Input) {
 		validate = lake.ValidateMapped
 	}
 	b := w.newBatch()
-	b.stats.Bodies = 1
+	b.stats.Bodies = bodies
 	rounded0 := m.Rounded
 	w.ref = append(w.ref[:0], inp.Ref...)
 	w.ref = append(w.ref, '#')
@@ -336,6 +440,7 @@ func (w *worker) mapBody(ctx context.Context, inp Input) {
 			b = w.newBatch()
 		}
 		b.stats.Records++
+		i += u.first
 		w.ref = strconv.AppendInt(w.ref[:prefix], int64(i), 10)
 		ref := string(w.ref)
 		lin := mapping.Lineage{RunID: job.RunID, RawRef: ref, FetchedAt: fetched}

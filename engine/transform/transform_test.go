@@ -1,14 +1,19 @@
 package transform
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -16,6 +21,7 @@ import (
 
 	"github.com/afflake/afflake/engine/lake"
 	"github.com/afflake/afflake/engine/mapping"
+	"github.com/afflake/afflake/engine/row"
 	"github.com/afflake/afflake/engine/spec"
 	"github.com/afflake/afflake/engine/storage"
 )
@@ -298,5 +304,144 @@ func TestProgressAndCancel(t *testing.T) {
 	})
 	if len(files) != 0 {
 		t.Errorf("an aborted transform left %v", files)
+	}
+}
+
+// rowsOf collects unified rows.
+type rowsOf struct {
+	mu   sync.Mutex
+	rows []row.Unified
+}
+
+func (r *rowsOf) WriteUnified(rows []row.Unified) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.rows = append(r.rows, rows...)
+	return nil
+}
+
+// TestStreamedBodies checks that a large body mapped as a stream, in
+// parts on several workers, gives the rows, quarantined records, counts
+// and lineage mapping it whole gives; and that a large body that is not
+// valid JSON writes nothing while the other bodies are written.
+func TestStreamedBodies(t *testing.T) {
+	sp := awinSpec(t)
+	fixture, err := os.ReadFile(filepath.Join("..", "..", "testdata", "awin", "transactions.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The fixture's records, quarantined ones included, 40 times over,
+	// each copy with ids of its own.
+	var recs []string
+	for k := 0; k < 40; k++ {
+		gjson.ParseBytes(fixture).ForEach(func(_, rec gjson.Result) bool {
+			r := rec.Raw
+			if id := rec.Get("id"); id.Exists() {
+				r, _ = sjsonSetRaw(r, "id", fmt.Sprintf("%d%03d", id.Int(), k))
+			}
+			recs = append(recs, r)
+			return true
+		})
+	}
+	body := []byte("[\n" + strings.Join(recs, ",\n") + "\n]")
+	bad := []byte(strings.Replace(string(body), `"orderRef"`, `"orderRef" `+"\x00", 1))
+	var reads, opens atomic.Int64
+	inputs := func(bodies ...[]byte) []Input {
+		in := make([]Input, len(bodies))
+		for i, b := range bodies {
+			in[i] = Input{
+				Ref: fmt.Sprintf("body-%d.json", i),
+				Read: func() ([]byte, error) {
+					reads.Add(1)
+					return bytes.Clone(b), nil
+				},
+				Open: func() (io.ReadCloser, error) {
+					opens.Add(1)
+					return io.NopCloser(bytes.NewReader(b)), nil
+				},
+				Size: int64(len(b)),
+			}
+		}
+		return in
+	}
+	now := time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC)
+	run := func(stream bool, bodies ...[]byte) (Stats, []row.Unified, []string) {
+		t.Helper()
+		if stream {
+			defer func(a int64, p int) { streamAbove, partSize = a, p }(streamAbove, partSize)
+			streamAbove, partSize = 0, 3000
+		}
+		dir := t.TempDir()
+		store, err := storage.Local(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sink := lake.NewSink(store, sp.Name, "t", now, mapping.TableColumns(sp), lake.Options{})
+		rows := &rowsOf{}
+		st, err := Run(context.Background(), Job{Spec: sp, Account: mapping.Account{ID: "189069", Currency: "GBP"},
+			Sink: sink, Rows: rows, RunID: "t", FetchedAt: now, Workers: 2}, inputs(bodies...))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := sink.Close(); err != nil {
+			t.Fatal(err)
+		}
+		slices.SortFunc(rows.rows, func(a, b row.Unified) int { return strings.Compare(a.RawRef, b.RawRef) })
+		var reasons []string
+		qs, _ := filepath.Glob(filepath.Join(dir, "quarantine", "*", "*", "*.jsonl"))
+		for _, q := range qs {
+			b, err := os.ReadFile(q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+				reasons = append(reasons, gjson.Get(line, "raw_ref").String()+" "+gjson.Get(line, "reason").String())
+			}
+		}
+		slices.Sort(reasons)
+		return st, rows.rows, reasons
+	}
+
+	wst, wrows, wq := run(false, body)
+	if reads.Load() != 1 || opens.Load() != 0 {
+		t.Fatalf("a small body was read %d times and opened %d, want read once", reads.Load(), opens.Load())
+	}
+	sst, srows, sq := run(true, body)
+	// Checked as a stream, then read again in parts; never whole.
+	if reads.Load() != 1 || opens.Load() != 2 {
+		t.Fatalf("a large body was read %d times and opened %d, want opened twice", reads.Load()-1, opens.Load())
+	}
+	if wst.Records != int64(len(recs)) || wst.Quarantined == 0 || wst.Rows == 0 {
+		t.Fatalf("read whole: %+v, want %d records, some quarantined", wst, len(recs))
+	}
+	if sst.Bodies != 1 || sst.Records != wst.Records || sst.Rows != wst.Rows || sst.Quarantined != wst.Quarantined || sst.Rounded != wst.Rounded {
+		t.Errorf("streamed: %+v, read whole: %+v", sst, wst)
+	}
+	if len(srows) != len(wrows) {
+		t.Fatalf("streamed %d rows, read whole %d", len(srows), len(wrows))
+	}
+	for i := range wrows {
+		a, _ := json.Marshal(srows[i])
+		b, _ := json.Marshal(wrows[i])
+		if string(a) != string(b) {
+			t.Fatalf("row %d streamed:\n%s\nread whole:\n%s", i, a, b)
+		}
+	}
+	if strings.Join(sq, "\n") != strings.Join(wq, "\n") {
+		t.Errorf("quarantine streamed:\n%s\nread whole:\n%s", strings.Join(sq, "\n"), strings.Join(wq, "\n"))
+	}
+
+	// A body that is not JSON writes nothing; the others are written.
+	st, rows, _ := run(true, bad, body)
+	if st.Bodies != 2 || st.BodiesFailed != 1 || st.Rows != wst.Rows || len(rows) != len(wrows) || len(st.Errors) != 1 {
+		t.Fatalf("a bad body and a good one: %+v, %d rows; want one failed and the good one's %d rows", st, len(rows), wst.Rows)
+	}
+	if msg := st.Errors[0].Error(); !strings.HasPrefix(msg, "body-0.json: not valid JSON at byte ") {
+		t.Errorf("error %q, want the bad body's offset", msg)
+	}
+	for _, r := range rows {
+		if strings.HasPrefix(r.RawRef, "body-0.json") {
+			t.Fatalf("a row of the bad body was written: %s", r.RawRef)
+		}
 	}
 }

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -212,7 +213,16 @@ func bodyFiles(path string) ([]transform.Input, error) {
 	inputs := make([]transform.Input, len(files))
 	for i, f := range files {
 		f := f
-		inputs[i] = transform.Input{Ref: filepath.ToSlash(f), Read: func() ([]byte, error) { return os.ReadFile(f) }}
+		size, err := bodySize(f)
+		if err != nil {
+			return nil, err
+		}
+		inputs[i] = transform.Input{
+			Ref:  filepath.ToSlash(f),
+			Read: func() ([]byte, error) { return os.ReadFile(f) },
+			Open: func() (io.ReadCloser, error) { return os.Open(f) },
+			Size: size,
+		}
 		// A body from a lake's raw zone was received when its meta
 		// says, not when it is transformed.
 		at, err := receivedAt(f)
@@ -222,6 +232,33 @@ func bodyFiles(path string) ([]transform.Input, error) {
 		inputs[i].FetchedAt = at
 	}
 	return inputs, nil
+}
+
+// bodySize is how large the body in a file is: its size, or for a
+// gzipped file the size its trailer gives (modulo 4 GiB, as gzip keeps it;
+// a larger body still counts as large).
+func bodySize(path string) (int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return 0, err
+	}
+	var head [2]byte
+	var tail [4]byte
+	if fi.Size() < 18 {
+		return fi.Size(), nil
+	}
+	if _, err := f.ReadAt(head[:], 0); err != nil || head != [2]byte{0x1f, 0x8b} {
+		return fi.Size(), err
+	}
+	if _, err := f.ReadAt(tail[:], fi.Size()-4); err != nil {
+		return 0, err
+	}
+	return max(int64(binary.LittleEndian.Uint32(tail[:])), fi.Size()), nil
 }
 
 // receivedAt reads when a body was received from the .meta.json beside

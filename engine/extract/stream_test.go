@@ -1,0 +1,275 @@
+package extract
+
+import (
+	"bytes"
+	"compress/gzip"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"testing/iotest"
+
+	"github.com/tidwall/gjson"
+
+	"github.com/afflake/afflake/engine/spec"
+)
+
+// streamed reads body as a stream, Scan then Parts with parts of about
+// size bytes, through a reader that gives at most chunk bytes a read
+// (0: all it can), and returns the records of the parts read with Read,
+// each part's first index checked against the records before it.
+func streamed(t testing.TB, body []byte, resp spec.Response, size, chunk int) ([]string, *Plan, error) {
+	t.Helper()
+	reader := func() io.Reader {
+		if chunk > 0 {
+			return &chunkReader{r: bytes.NewReader(body), n: chunk}
+		}
+		return bytes.NewReader(body)
+	}
+	p, err := Scan(reader(), resp, size)
+	if err != nil {
+		return nil, nil, err
+	}
+	var recs []string
+	err = p.Parts(reader(), resp, func(part []byte, first int) error {
+		if first != len(recs) {
+			return fmt.Errorf("part starts at record %d, after %d records", first, len(recs))
+		}
+		// A part is whole JSON, UTF-8 text: what Read of it finds,
+		// Plan.Read finds without checking it again.
+		resp := resp
+		resp.Charset = ""
+		if checked, err := Read(part, resp); err != nil {
+			return fmt.Errorf("part %q: %v", part, err)
+		} else if !checked.UTF8 && p.UTF8 {
+			return fmt.Errorf("part %q is not UTF-8, the plan says the body is", part)
+		}
+		doc, err := p.Read(part, resp)
+		if err != nil {
+			return fmt.Errorf("part %q: %v", part, err)
+		}
+		arr, err := doc.Records()
+		if err != nil {
+			return fmt.Errorf("part %q: %v", part, err)
+		}
+		return Each(arr, func(_ int, rec gjson.Result) error {
+			recs = append(recs, rec.Raw)
+			return nil
+		})
+	})
+	return recs, p, err
+}
+
+// chunkReader gives at most n bytes a read.
+type chunkReader struct {
+	r io.Reader
+	n int
+}
+
+func (c *chunkReader) Read(p []byte) (int, error) { return c.r.Read(p[:min(len(p), c.n)]) }
+
+// whole returns the records of body read whole, and whether it is UTF-8.
+func whole(body []byte, resp spec.Response) ([]string, bool, error) {
+	doc, err := Read(bytes.Clone(body), resp)
+	if err != nil {
+		return nil, false, err
+	}
+	arr, err := doc.Records()
+	if err != nil {
+		return nil, false, err
+	}
+	var recs []string
+	_ = Each(arr, func(_ int, rec gjson.Result) error {
+		recs = append(recs, rec.Raw)
+		return nil
+	})
+	return recs, doc.UTF8, nil
+}
+
+func fixture(t testing.TB, network, file string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "testdata", network, file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestStreamMatchesRead checks that a body read as a stream, in parts of
+// any size and through reads of any length, gives the records reading it
+// whole gives, in order, with the same UTF-8 verdict.
+func TestStreamMatchesRead(t *testing.T) {
+	awin := fixture(t, "awin", "transactions.json")
+	var big bytes.Buffer // about 1 MB: more than one window of the stream
+	big.WriteString("[\n")
+	for i := 0; i < 800; i++ {
+		if i > 0 {
+			big.WriteString(" ,\n\t")
+		}
+		fmt.Fprintf(&big, `{"id":%d,"note":"%s","nested":{"a":[1,2,{"b":"]}\"["}]},"x":"é"}`, i, strings.Repeat("ab\\\"c", 200))
+	}
+	big.WriteString("\n]\n")
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write(awin)
+	zw.Close()
+	cases := []struct {
+		name string
+		body []byte
+		resp spec.Response
+	}{
+		{"awin", awin, spec.Response{}},
+		{"impact", fixture(t, "impact", "actions.json"), spec.Response{Records: "Actions"}},
+		{"cj", fixture(t, "cj", "commissions.json"), spec.Response{Records: "data.publisherCommissions.records"}},
+		{"large", big.Bytes(), spec.Response{}},
+		{"gzipped", gz.Bytes(), spec.Response{}},
+		{"byte-order mark", append([]byte("\xef\xbb\xbf"), awin...), spec.Response{}},
+		{"empty", []byte(" [ ] "), spec.Response{}},
+		{"scalars", []byte(`[1, "two" ,null,true,-3.5e2, [], {}]`), spec.Response{}},
+		{"keys after", []byte(`{"a":{"x":[1,{"y":"}"}]},"b":{"c":[{"id":1},{"id":2}],"d":"[{"},"e":null}`), spec.Response{Records: "b.c"}},
+		{"first of two keys", []byte(`{"r":[{"id":1}],"r":[{"id":2}]}`), spec.Response{Records: "r"}},
+		{"not UTF-8", []byte("[{\"id\":1,\"s\":\"caf\xe9\"},{\"id\":2}]"), spec.Response{}},
+		{"charset", []byte("[{\"id\":1,\"s\":\"caf\xe9\"}]"), spec.Response{Charset: "windows-1252"}},
+	}
+	for _, tc := range cases {
+		want, wantUTF8, err := whole(tc.body, tc.resp)
+		if err != nil {
+			t.Fatalf("%s: read whole: %v", tc.name, err)
+		}
+		for _, size := range []int{1, 300, 4 << 10, 64 << 20} {
+			for _, chunk := range []int{0, 1, 7, 1000} {
+				got, p, err := streamed(t, tc.body, tc.resp, size, chunk)
+				if err != nil {
+					t.Fatalf("%s, parts of %d, reads of %d: %v", tc.name, size, chunk, err)
+				}
+				if p.Records != len(want) || p.UTF8 != wantUTF8 {
+					t.Errorf("%s: plan of %d records, UTF-8 %v; want %d, %v", tc.name, p.Records, p.UTF8, len(want), wantUTF8)
+				}
+				if strings.Join(got, "\n") != strings.Join(want, "\n") {
+					t.Fatalf("%s, parts of %d, reads of %d: records\n%.300q\nwant\n%.300q", tc.name, size, chunk, got, want)
+				}
+			}
+		}
+	}
+}
+
+// TestStreamInvalid checks that a body that is not valid JSON is never
+// read as a stream: Scan fails where reading it whole fails, at the same
+// byte when the error is inside the records or before them.
+func TestStreamInvalid(t *testing.T) {
+	cases := []struct {
+		body string
+		path string
+	}{
+		{`[{"id":1},{"id":2]`, ""},
+		{`[{"id":1} {"id":2}]`, ""},
+		{`[{"id":1},]`, ""},
+		{`[{"id":1},{"id":"2}]`, ""},
+		{`[{"id":1},{"id":tru}]`, ""},
+		{`[{"id":1},{"id":01}]`, ""},
+		{`[{"id":1},{"id":"a\x01"}]`, ""},
+		{`[{"id":1}`, ""},
+		{`[{"id":1}] x`, ""},
+		{`[{"id":1}]]`, ""},
+		{`{"meta":{"n":1,},"r":[{"id":1}]}`, "r"},
+		{`{"meta":"ok","r":[{"id":1}],"tail":[1,}`, "r"},
+		{`{"meta":"ok","r":[{"id":1}]`, "r"},
+		{`{"r":[{"id":1}], "s": 1} {}`, "r"},
+		{`{"r" [1]}`, "r"},
+		{`{"r":[{"id":"\u12"}]}`, "r"},
+		{``, ""},
+		{`   `, ""},
+	}
+	for _, tc := range cases {
+		resp := spec.Response{Records: tc.path}
+		_, _, wholeErr := whole([]byte(tc.body), resp)
+		if wholeErr == nil {
+			t.Fatalf("%q reads whole", tc.body)
+		}
+		for _, chunk := range []int{0, 1, 3} {
+			_, _, err := streamed(t, []byte(tc.body), resp, 1, chunk)
+			var be *BodyError
+			if !errors.As(err, &be) {
+				t.Errorf("%q, reads of %d: %v, want a body error", tc.body, chunk, err)
+				continue
+			}
+			var wbe *BodyError
+			errors.As(wholeErr, &wbe)
+			if wbe != nil && be.Offset != wbe.Offset && !strings.Contains(tc.body, "tail") && !strings.HasSuffix(tc.body, "{}") {
+				t.Errorf("%q, reads of %d: %v, read whole: %v", tc.body, chunk, err, wholeErr)
+			}
+		}
+	}
+}
+
+// TestNotStreamable checks the bodies and specs a stream leaves to a
+// whole read, which gives the error or the records as it always does.
+func TestNotStreamable(t *testing.T) {
+	for _, resp := range []spec.Response{
+		{Format: "csv"}, {Format: "xml"}, {Unwind: "parts"}, {Records: "data.#.x"}, {Records: "a..b"}, {Records: `a\.b`},
+	} {
+		if Streamable(resp) {
+			t.Errorf("%+v is streamable", resp)
+		}
+		if _, err := Scan(strings.NewReader(`[{"id":1}]`), resp, 1); !errors.Is(err, ErrNotStreamable) {
+			t.Errorf("%+v: %v, want ErrNotStreamable", resp, err)
+		}
+	}
+	for _, tc := range []struct{ body, path string }{
+		{`{"data":null}`, "data.records"},
+		{`{"data":{"records":{"a":1}}}`, "data.records"},
+		{`{"data":{"other":[]}}`, "data.records"},
+		{`[{"records":[]}]`, "records"},
+		{`{"d\u0061ta":{"records":[]}}`, "data.records"},
+		{`{"records":null}`, "records"},
+	} {
+		if _, err := Scan(strings.NewReader(tc.body), spec.Response{Records: tc.path}, 1); !errors.Is(err, ErrNotStreamable) {
+			t.Errorf("%s at %q: %v, want ErrNotStreamable", tc.body, tc.path, err)
+		}
+	}
+	// The text around the records is repeated in every part: a large one
+	// is read whole.
+	body := `{"meta":"` + strings.Repeat("x", maxEnvelope) + `","r":[1]}`
+	if _, err := Scan(strings.NewReader(body), spec.Response{Records: "r"}, 1); !errors.Is(err, ErrNotStreamable) {
+		t.Errorf("a large envelope: %v, want ErrNotStreamable", err)
+	}
+	if _, err := Scan(iotest.ErrReader(io.ErrUnexpectedEOF), spec.Response{}, 1); err == nil || errors.Is(err, ErrNotStreamable) {
+		t.Errorf("a failing reader: %v, want an error of the body", err)
+	}
+}
+
+// FuzzStream checks that a body Scan accepts is one Read accepts, with
+// the same records, and that Scan accepts no body Read refuses as JSON.
+func FuzzStream(f *testing.F) {
+	f.Add([]byte(`[{"id":1},{"id":"two","n":[1,2]}]`), "", uint8(7))
+	f.Add([]byte(`{"a":1,"r":[{"x":"]"}],"z":{}}`), "r", uint8(1))
+	f.Add([]byte(`{"data":{"publisherCommissions":{"records":[{"commissionId":"1"}]}}}`), "data.publisherCommissions.records", uint8(3))
+	f.Add(fixture(f, "awin", "transactions.json"), "", uint8(0))
+	f.Fuzz(func(t *testing.T, body []byte, path string, chunk uint8) {
+		resp := spec.Response{Records: path}
+		if !Streamable(resp) {
+			return
+		}
+		got, p, err := streamed(t, body, resp, 64, int(chunk))
+		want, wantUTF8, wholeErr := whole(body, resp)
+		if err != nil {
+			var be *BodyError
+			if !errors.Is(err, ErrNotStreamable) && !errors.As(err, &be) {
+				t.Fatalf("%q: %v", body, err)
+			}
+			if be != nil && wholeErr == nil {
+				t.Fatalf("%q at %q: the stream refuses it (%v), a whole read does not", body, path, err)
+			}
+			return
+		}
+		if wholeErr != nil {
+			t.Fatalf("%q at %q: the stream reads it, a whole read refuses it: %v", body, path, wholeErr)
+		}
+		if p.UTF8 != wantUTF8 || strings.Join(got, "\x00") != strings.Join(want, "\x00") {
+			t.Fatalf("%q at %q: stream %q (UTF-8 %v), whole %q (%v)", body, path, got, p.UTF8, want, wantUTF8)
+		}
+	})
+}
