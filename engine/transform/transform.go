@@ -326,9 +326,12 @@ func split(ctx context.Context, job Job, inp Input, work chan<- unit) bool {
 			return nil, err
 		}
 		defer rc.Close()
-		return extract.Scan(rc, resp, partSize)
+		return extract.Scan(ctxReader{ctx, rc}, resp, partSize)
 	}
 	plan, err := scan()
+	if ctx.Err() != nil {
+		return false
+	}
 	switch {
 	case errors.Is(err, extract.ErrNotStreamable):
 		return send(unit{inp: inp, head: true}) // read whole, as the spec says
@@ -341,7 +344,7 @@ func split(ctx context.Context, job Job, inp Input, work chan<- unit) bool {
 	}
 	defer rc.Close()
 	sent, done := false, false
-	err = plan.Parts(rc, resp, func(part []byte, first int) error {
+	err = plan.Parts(ctxReader{ctx, rc}, resp, func(part []byte, first int) error {
 		if !send(unit{inp: inp, part: part, plan: plan, first: first, head: !sent}) {
 			done = true
 			return ctx.Err()
@@ -359,6 +362,20 @@ func split(ctx context.Context, job Job, inp Input, work chan<- unit) bool {
 		return send(unit{inp: inp, head: !sent, err: err})
 	}
 	return true
+}
+
+// ctxReader reads r until ctx is done: a large body's reading stops
+// when the transform is stopped.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
 }
 
 // worker maps bodies with its own mapper.

@@ -444,4 +444,39 @@ func TestStreamedBodies(t *testing.T) {
 			t.Fatalf("a row of the bad body was written: %s", r.RawRef)
 		}
 	}
+
+	// Stopped while a large body is checked: nothing more is read.
+	defer func(a int64, p int) { streamAbove, partSize = a, p }(streamAbove, partSize)
+	streamAbove, partSize = 0, 3000
+	ctx, cancel := context.WithCancel(context.Background())
+	in := inputs(body)
+	open := in[0].Open
+	var read atomic.Int64
+	in[0].Open = func() (io.ReadCloser, error) {
+		rc, err := open()
+		return struct {
+			io.Reader
+			io.Closer
+		}{readerFunc(func(p []byte) (int, error) {
+			if read.Add(1) == 3 {
+				cancel()
+			}
+			return rc.Read(p[:min(len(p), 100)])
+		}), rc}, err
+	}
+	dir := t.TempDir()
+	store, err := storage.Local(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sink := lake.NewSink(store, sp.Name, "t", now, mapping.TableColumns(sp), lake.Options{})
+	defer sink.Abort()
+	st, err = Run(ctx, Job{Spec: sp, Account: mapping.Account{ID: "189069"}, Sink: sink, RunID: "t", FetchedAt: now}, in)
+	if !errors.Is(err, context.Canceled) || st.Rows != 0 || read.Load() > 4 {
+		t.Errorf("stopped while checking a large body: %v, %+v, %d reads; want context.Canceled, no rows, no more reads", err, st, read.Load())
+	}
 }
+
+type readerFunc func([]byte) (int, error)
+
+func (f readerFunc) Read(p []byte) (int, error) { return f(p) }
