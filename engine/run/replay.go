@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"sort"
 	"strings"
 	"time"
@@ -176,10 +177,11 @@ func replayAccount(ctx context.Context, o ReplayOptions, sp *spec.Spec, raws []l
 	for i, r := range raws {
 		r := r
 		var fetched time.Time
+		var size int64
 		if mb, err := o.Store.Get(ctx, lake.MetaKey(r.Key)); err == nil {
 			var m lake.RawMeta
 			if json.Unmarshal(mb, &m) == nil {
-				fetched = m.Received()
+				fetched, size = m.Received(), int64(m.Bytes)
 			}
 		}
 		inputs[i] = transform.Input{
@@ -189,6 +191,10 @@ func replayAccount(ctx context.Context, o ReplayOptions, sp *spec.Spec, raws []l
 				body, _, err := lake.GetRaw(ctx, o.Store, r.Key)
 				return body, err
 			},
+			// A large body is read as a stream (its meta says how
+			// large): it is not held in memory.
+			Open:      func() (io.ReadCloser, error) { return o.Store.Open(ctx, r.Key) },
+			Size:      size,
 			FetchedAt: fetched,
 		}
 	}
