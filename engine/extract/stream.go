@@ -211,6 +211,7 @@ type stream struct {
 	off     int64 // body offset of buf[0]
 	eof     bool
 	err     error
+	empty   int // reads in a row that gave nothing
 }
 
 // newStream reads r as Read reads a body: unzipped if gzipped, from the
@@ -276,10 +277,17 @@ func (s *stream) need(n int) bool {
 		}
 		m, err := s.r.Read(s.buf[len(s.buf):cap(s.buf)])
 		s.buf = s.buf[:len(s.buf)+m]
-		if err == io.EOF {
+		switch {
+		case err == io.EOF:
 			s.eof = true
-		} else if err != nil {
+		case err != nil:
 			s.eof, s.err = true, err
+		case m == 0:
+			if s.empty++; s.empty == 100 {
+				s.eof, s.err = true, io.ErrNoProgress
+			}
+		default:
+			s.empty = 0
 		}
 	}
 	return true

@@ -239,6 +239,10 @@ func TestNotStreamable(t *testing.T) {
 	if _, err := Scan(iotest.ErrReader(io.ErrUnexpectedEOF), spec.Response{}, 1); err == nil || errors.Is(err, ErrNotStreamable) {
 		t.Errorf("a failing reader: %v, want an error of the body", err)
 	}
+	stuck := io.MultiReader(strings.NewReader(`[{"id":1},`), &chunkReader{r: strings.NewReader("{}]"), n: 0})
+	if _, err := Scan(stuck, spec.Response{}, 1); err == nil || !strings.Contains(err.Error(), io.ErrNoProgress.Error()) {
+		t.Errorf("a reader that gives nothing: %v, want %v", err, io.ErrNoProgress)
+	}
 }
 
 // FuzzStream checks that a body Scan accepts is one Read accepts, with
