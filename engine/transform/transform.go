@@ -216,8 +216,10 @@ func Stream(ctx context.Context, job Job, in <-chan Input) (Stats, error) {
 	go func() {
 		defer close(work)
 		for inp := range in {
-			if !split(ctx, job, inp, work) {
-				return
+			// Once ctx is done, in is drained unread: its sender
+			// need not watch ctx.
+			if ctx.Err() == nil {
+				split(ctx, job, inp, work)
 			}
 		}
 	}()
@@ -305,9 +307,8 @@ func write(s *lake.Sink, rows RowWriter, b *batch) error {
 }
 
 // split sends inp to the workers: whole, or, when it is a large JSON
-// body, in parts once all of it was checked. It returns false when ctx
-// is done.
-func split(ctx context.Context, job Job, inp Input, work chan<- unit) bool {
+// body, in parts once all of it was checked. It stops when ctx is done.
+func split(ctx context.Context, job Job, inp Input, work chan<- unit) {
 	send := func(u unit) bool {
 		select {
 		case work <- u:
@@ -318,7 +319,8 @@ func split(ctx context.Context, job Job, inp Input, work chan<- unit) bool {
 	}
 	resp := job.Spec.Response
 	if inp.Open == nil || inp.Size <= streamAbove || !extract.Streamable(resp) {
-		return send(unit{inp: inp, head: true})
+		send(unit{inp: inp, head: true})
+		return
 	}
 	scan := func() (*extract.Plan, error) {
 		rc, err := inp.Open()
@@ -330,38 +332,36 @@ func split(ctx context.Context, job Job, inp Input, work chan<- unit) bool {
 	}
 	plan, err := scan()
 	if ctx.Err() != nil {
-		return false
+		return
 	}
 	switch {
 	case errors.Is(err, extract.ErrNotStreamable):
-		return send(unit{inp: inp, head: true}) // read whole, as the spec says
+		send(unit{inp: inp, head: true}) // read whole, as the spec says
+		return
 	case err != nil:
-		return send(unit{inp: inp, head: true, err: err})
+		send(unit{inp: inp, head: true, err: err})
+		return
 	}
 	rc, err := inp.Open()
 	if err != nil {
-		return send(unit{inp: inp, head: true, err: err})
+		send(unit{inp: inp, head: true, err: err})
+		return
 	}
 	defer rc.Close()
-	sent, done := false, false
+	sent := false
 	err = plan.Parts(ctxReader{ctx, rc}, resp, func(part []byte, first int) error {
 		if !send(unit{inp: inp, part: part, plan: plan, first: first, head: !sent}) {
-			done = true
 			return ctx.Err()
 		}
 		sent = true
 		return nil
 	})
-	if done {
-		return false
-	}
-	if err != nil {
+	if err != nil && ctx.Err() == nil {
 		// Checked whole, the body then failed to read again (it
 		// changed, or the disk failed): the records of the parts sent
 		// before are written.
-		return send(unit{inp: inp, head: !sent, err: err})
+		send(unit{inp: inp, head: !sent, err: err})
 	}
-	return true
 }
 
 // ctxReader reads r until ctx is done: a large body's reading stops

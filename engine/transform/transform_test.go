@@ -480,3 +480,43 @@ func TestStreamedBodies(t *testing.T) {
 type readerFunc func([]byte) (int, error)
 
 func (f readerFunc) Read(p []byte) (int, error) { return f(p) }
+
+// TestStopDrainsInput: once a stream of bodies is stopped, the bodies
+// still sent to it are taken and left unread, so that a sender that does
+// not watch the context (a fetch handing pages over) is never blocked.
+func TestStopDrainsInput(t *testing.T) {
+	sp := awinSpec(t)
+	body, err := os.ReadFile(filepath.Join("..", "..", "testdata", "awin", "transactions.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := storage.Local(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC)
+	sink := lake.NewSink(store, sp.Name, "t", now, mapping.TableColumns(sp), lake.Options{})
+	defer sink.Abort()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	in := make(chan Input)
+	var reads atomic.Int64
+	done := make(chan error)
+	go func() {
+		_, err := Stream(ctx, Job{Spec: sp, Account: mapping.Account{ID: "189069"}, Sink: sink, RunID: "t", FetchedAt: now}, in)
+		done <- err
+	}()
+	for i := 0; i < 50; i++ {
+		if i == 3 {
+			cancel()
+		}
+		in <- Input{Ref: fmt.Sprintf("b%d.json", i), Read: func() ([]byte, error) { reads.Add(1); return body, nil }}
+	}
+	close(in)
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Errorf("a stopped stream returned %v, want context.Canceled", err)
+	}
+	if n := reads.Load(); n > 5 {
+		t.Errorf("%d bodies read after the stream was stopped at the fourth", n)
+	}
+}
