@@ -214,14 +214,25 @@ func Stream(ctx context.Context, job Job, in <-chan Input) (Stats, error) {
 	free := make(chan *lake.TableBatch, workers+2)
 	work := make(chan unit)
 	go func() {
-		defer close(work)
+		// Two bodies are split at a time: a large body is checked
+		// while the parts of the one before are mapped.
+		var splits sync.WaitGroup
+		sem := make(chan struct{}, 2)
 		for inp := range in {
 			// Once ctx is done, in is drained unread: its sender
 			// need not watch ctx.
-			if ctx.Err() == nil {
-				split(ctx, job, inp, work)
+			if ctx.Err() != nil {
+				continue
 			}
+			sem <- struct{}{}
+			splits.Add(1)
+			go func() {
+				defer func() { <-sem; splits.Done() }()
+				split(ctx, job, inp, work)
+			}()
 		}
+		splits.Wait()
+		close(work)
 	}()
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
