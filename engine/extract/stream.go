@@ -189,7 +189,7 @@ func (p *Plan) Parts(r io.Reader, resp spec.Response, fn func(part []byte, first
 
 // maxRecord bounds a record read from a stream; a larger one (or an
 // unterminated string that runs on) makes the body one to read whole.
-const maxRecord = 64 << 20
+var maxRecord = 64 << 20
 
 // Read returns the record view of a part Parts gave. The part was
 // checked by Scan and is UTF-8 text: it is not checked again, and it is
@@ -366,8 +366,8 @@ func (s *stream) value() ([]byte, error) {
 	switch c {
 	case '"':
 		s.pos++
-		if !s.skipString() {
-			return nil, s.fail("in string literal")
+		if err := s.skipString(); err != nil {
+			return nil, err
 		}
 	case '{', '[':
 		for depth := 0; ; {
@@ -380,8 +380,8 @@ func (s *stream) value() ([]byte, error) {
 			switch s.buf[s.pos] {
 			case '"':
 				s.pos++
-				if !s.skipString() {
-					return nil, s.fail("in string literal")
+				if err := s.skipString(); err != nil {
+					return nil, err
 				}
 				continue
 			case '{', '[':
@@ -410,11 +410,12 @@ func (s *stream) value() ([]byte, error) {
 }
 
 // skipString moves pos past the closing quote of a string whose contents
-// start at pos.
-func (s *stream) skipString() bool {
+// start at pos. A string that does not end is a body error; one that runs
+// past maxRecord makes the body one to read whole.
+func (s *stream) skipString() error {
 	for s.need(1) {
 		if s.pos-s.mark > maxRecord {
-			return false
+			return ErrNotStreamable
 		}
 		rest := s.buf[s.pos:]
 		q := bytes.IndexAny(rest, `"\`)
@@ -425,14 +426,14 @@ func (s *stream) skipString() bool {
 		s.pos += q
 		if rest[q] == '"' {
 			s.pos++
-			return true
+			return nil
 		}
 		if !s.need(2) {
-			return false
+			break
 		}
 		s.pos += 2
 	}
-	return false
+	return s.fail("in string literal")
 }
 
 // key reads the object key at pos and the colon after it. plain is

@@ -277,3 +277,23 @@ func FuzzStream(f *testing.F) {
 		}
 	})
 }
+
+// TestStreamLongRecord: a record longer than a stream reads at once is
+// read whole instead of being refused; one that does not end is a body
+// error.
+func TestStreamLongRecord(t *testing.T) {
+	defer func(n int) { maxRecord = n }(maxRecord)
+	maxRecord = 1000
+	long := `[{"id":1},{"note":"` + strings.Repeat("x", 3000) + `"},{"id":3}]`
+	if _, err := Scan(&chunkReader{r: strings.NewReader(long), n: 100}, spec.Response{}, 1); !errors.Is(err, ErrNotStreamable) {
+		t.Errorf("a long string: %v, want ErrNotStreamable", err)
+	}
+	deep := `[{"id":1},{"a":[` + strings.Repeat(`{"b":1},`, 500) + `{}]}]`
+	if _, err := Scan(&chunkReader{r: strings.NewReader(deep), n: 100}, spec.Response{}, 1); !errors.Is(err, ErrNotStreamable) {
+		t.Errorf("a long record: %v, want ErrNotStreamable", err)
+	}
+	var be *BodyError
+	if _, err := Scan(&chunkReader{r: strings.NewReader(`[{"id":1},{"note":"xx`), n: 3}, spec.Response{}, 1); !errors.As(err, &be) {
+		t.Errorf("a string that does not end: %v, want a body error", err)
+	}
+}
