@@ -30,6 +30,22 @@ type Account struct {
 	Extra    map[string]string // other configured values, as account.<key>
 }
 
+// AccountOf is the account with id and the configured values a raw
+// body's meta keeps (currency, and the others as Extra).
+func AccountOf(id string, config map[string]string) Account {
+	a := Account{ID: id, Extra: map[string]string{}}
+	for k, v := range config {
+		switch k {
+		case "id":
+		case "currency":
+			a.Currency = v
+		default:
+			a.Extra[k] = v
+		}
+	}
+	return a
+}
+
 // Error says which field of a record could not be mapped and why.
 type Error struct {
 	Field string // e.g. transaction.sale_amount or columns.click_date

@@ -161,18 +161,10 @@ func replayNetwork(ctx context.Context, o ReplayOptions, sp *spec.Spec, raws []l
 func replayAccount(ctx context.Context, o ReplayOptions, sp *spec.Spec, raws []lake.RawRef, sink *lake.Sink, spool *history.Spool) transform.Stats {
 	// The account's configuration travels with the bodies, in their meta.
 	_, meta, err := lake.GetRaw(ctx, o.Store, raws[0].Key)
-	acct := mapping.Account{ID: raws[0].Account, Extra: map[string]string{}}
-	if err == nil {
-		for k, v := range meta.Account {
-			switch k {
-			case "id":
-			case "currency":
-				acct.Currency = v
-			default:
-				acct.Extra[k] = v
-			}
-		}
+	if err != nil {
+		meta.Account = nil
 	}
+	acct := mapping.AccountOf(raws[0].Account, meta.Account)
 	inputs := make([]transform.Input, len(raws))
 	for i, r := range raws {
 		r := r

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"io/fs"
@@ -32,8 +33,8 @@ func runTransform(args []string, stdout, stderr io.Writer) int {
 	network := fs.String("network", "", "the network whose spec maps the bodies (required)")
 	in := fs.String("in", "", "a response body, or a directory of them (.json, .csv, .xml, optionally gzipped) (required)")
 	out := fs.String("out", "", "the lake directory to write (required)")
-	account := fs.String("account", "unknown", "the account the bodies belong to")
-	currency := fs.String("currency", "", "the account's currency, for records that carry none")
+	account := fs.String("account", "unknown", "the account the bodies belong to (without it, a raw zone body's own, from its .meta.json)")
+	currency := fs.String("currency", "", "the account's currency, for records that carry none (without it, a raw zone body's account's)")
 	timezone := fs.String("timezone", "", "the account's time zone (IANA name), account.timezone in specs")
 	specs := fs.String("specs", "specs", "the specs directory")
 	runID := fs.String("run-id", "", "the run ID in file names and lineage (default: transform-<UTC time>)")
@@ -46,14 +47,14 @@ func runTransform(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return ExitUsage
 	}
-	acct := mapping.Account{ID: *account, Currency: *currency}
 	if *timezone != "" {
 		if _, err := time.LoadLocation(*timezone); err != nil {
 			fmt.Fprintf(stderr, "afflake transform: --timezone: unknown time zone %q\n", *timezone)
 			return ExitUsage
 		}
-		acct.Extra = map[string]string{"timezone": *timezone}
 	}
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
 	set, ok := loadSpecs(stderr, *specs, *network)
 	if !ok {
 		return ExitUsage
@@ -63,10 +64,22 @@ func runTransform(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "afflake transform: no spec for network %q (have %s)\n", *network, strings.Join(set.Names(), ", "))
 		return ExitUsage
 	}
-	inputs, err := bodyFiles(*in)
+	bodies, err := bodyFiles(*in)
 	if err != nil {
 		fmt.Fprintf(stderr, "afflake transform: %v\n", err)
 		return ExitUsage
+	}
+	// The account of the bodies: --account, else each body's own, as
+	// the raw zone's meta keeps it; --currency and --timezone override.
+	groups := accountGroups(bodies, given["account"], *account)
+	for i := range groups {
+		a := &groups[i].acct
+		if given["currency"] {
+			a.Currency = *currency
+		}
+		if *timezone != "" {
+			a.Extra["timezone"] = *timezone
+		}
 	}
 	store, err := storage.Local(*out)
 	if err != nil {
@@ -82,18 +95,17 @@ func runTransform(args []string, stdout, stderr io.Writer) int {
 	// nothing is left half-written.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	job := transform.Job{Spec: sp, Account: acct, RunID: *runID, FetchedAt: now, Workers: *workers}
+	job := transform.Job{Spec: sp, RunID: *runID, FetchedAt: now, Workers: *workers}
 	stopProgress := func() {}
 	if f, ok := stderr.(*os.File); ok && isTerminal(f) {
-		p := &transformProgress{network: sp.Name, bodies: len(inputs), start: time.Now()}
+		p := &transformProgress{network: sp.Name, bodies: len(bodies), start: time.Now()}
 		job.Progress = p.update
 		stopProgress = showProgress(f, p.line)
 	}
-	st, files, err := transformBodies(ctx, store, job, inputs)
+	st, files, err := transformBodies(ctx, store, job, groups, func(acct string, e error) {
+		fmt.Fprintf(stderr, "%s account %s: %v\n", sp.Name, acct, e)
+	})
 	stopProgress()
-	for _, e := range st.Errors {
-		fmt.Fprintf(stderr, "%s account %s: %v\n", sp.Name, *account, e)
-	}
 	if err != nil {
 		if ctx.Err() != nil {
 			err = errors.New("interrupted: nothing was written")
@@ -111,15 +123,61 @@ func runTransform(args []string, stdout, stderr io.Writer) int {
 	return ExitOK
 }
 
-// transformBodies runs one network's transform into the lake, through a
-// Sink of its own to store, and returns the keys written.
-func transformBodies(ctx context.Context, store storage.Store, job transform.Job, inputs []transform.Input) (transform.Stats, []string, error) {
+// accountGroup is the bodies of one account.
+type accountGroup struct {
+	acct   mapping.Account
+	inputs []transform.Input
+}
+
+// accountGroups groups bodies by account: all under id when given (or
+// when a body has no meta), else by the account each body's meta names,
+// with its configuration, in the order the accounts first appear.
+func accountGroups(bodies []body, given bool, id string) []accountGroup {
+	var groups []accountGroup
+	at := map[string]int{}
+	for _, b := range bodies {
+		acct := mapping.AccountOf(id, nil)
+		if !given && b.meta != nil && b.meta.AccountID != "" {
+			acct = mapping.AccountOf(b.meta.AccountID, b.meta.Account)
+		}
+		i, ok := at[acct.ID]
+		if !ok {
+			i = len(groups)
+			at[acct.ID] = i
+			groups = append(groups, accountGroup{acct: acct})
+		}
+		groups[i].inputs = append(groups[i].inputs, b.input)
+	}
+	return groups
+}
+
+// transformBodies runs one network's transform of each account's bodies
+// into the lake, through one Sink of its own to store, and returns the
+// counts of all and the keys written. Each body that could not be read
+// is given to bodyErr with its account.
+func transformBodies(ctx context.Context, store storage.Store, job transform.Job, groups []accountGroup, bodyErr func(acct string, err error)) (transform.Stats, []string, error) {
 	job.Sink = lake.NewSink(store, job.Spec.Name, job.RunID, job.FetchedAt, mapping.TableColumns(job.Spec), lake.Options{})
 	sink := job.Sink
-	st, err := transform.Run(ctx, job, inputs)
-	if err != nil {
-		sink.Abort()
-		return st, nil, err
+	var st transform.Stats
+	progress := job.Progress
+	for _, g := range groups {
+		job.Account = g.acct
+		if progress != nil {
+			done := st
+			job.Progress = func(s transform.Stats) {
+				s.Add(done)
+				progress(s)
+			}
+		}
+		gst, err := transform.Run(ctx, job, g.inputs)
+		for _, e := range gst.Errors {
+			bodyErr(g.acct.ID, e)
+		}
+		st.Add(gst)
+		if err != nil {
+			sink.Abort()
+			return st, nil, err
+		}
 	}
 	if err := sink.Close(); err != nil {
 		return st, nil, err
@@ -178,9 +236,16 @@ func printStats(w io.Writer, network string, st transform.Stats) {
 	}
 }
 
+// body is a response body in a file, with the meta the raw zone keeps
+// beside it, if any.
+type body struct {
+	input transform.Input
+	meta  *lake.RawMeta
+}
+
 // bodyFiles lists the response bodies at path: a file, or every body
 // file under a directory (isBody; not .meta.json), in name order.
-func bodyFiles(path string) ([]transform.Input, error) {
+func bodyFiles(path string) ([]body, error) {
 	fi, err := os.Stat(path)
 	if err != nil {
 		return nil, err
@@ -210,28 +275,29 @@ func bodyFiles(path string) ([]transform.Input, error) {
 		}
 	}
 	sort.Strings(files)
-	inputs := make([]transform.Input, len(files))
+	bodies := make([]body, len(files))
 	for i, f := range files {
 		f := f
 		size, err := bodySize(f)
 		if err != nil {
 			return nil, err
 		}
-		inputs[i] = transform.Input{
+		bodies[i].input = transform.Input{
 			Ref:  filepath.ToSlash(f),
 			Read: func() ([]byte, error) { return os.ReadFile(f) },
 			Open: func() (io.ReadCloser, error) { return os.Open(f) },
 			Size: size,
 		}
-		// A body from a lake's raw zone was received when its meta
-		// says, not when it is transformed.
-		at, err := receivedAt(f)
-		if err != nil {
+		if bodies[i].meta, err = readMeta(f); err != nil {
 			return nil, err
 		}
-		inputs[i].FetchedAt = at
+		if bodies[i].meta != nil {
+			// A body from a lake's raw zone was received when its
+			// meta says, not when it is transformed.
+			bodies[i].input.FetchedAt = bodies[i].meta.Received()
+		}
 	}
-	return inputs, nil
+	return bodies, nil
 }
 
 // bodySize is how large the body in a file is: its size, or for a
@@ -261,22 +327,22 @@ func bodySize(path string) (int64, error) {
 	return max(int64(binary.LittleEndian.Uint32(tail[:])), fi.Size()), nil
 }
 
-// receivedAt reads when a body was received from the .meta.json beside
-// it, as the raw zone keeps it; zero when there is none.
-func receivedAt(body string) (time.Time, error) {
+// readMeta reads the .meta.json beside a body, as the raw zone keeps it;
+// nil when there is none.
+func readMeta(body string) (*lake.RawMeta, error) {
 	path := lake.MetaKey(body)
 	b, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return time.Time{}, nil
+		return nil, nil
 	}
 	if err != nil {
-		return time.Time{}, err
+		return nil, err
 	}
 	var m lake.RawMeta
 	if err := json.Unmarshal(b, &m); err != nil {
-		return time.Time{}, fmt.Errorf("%s: %v", path, err)
+		return nil, fmt.Errorf("%s: %v", path, err)
 	}
-	return m.Received(), nil
+	return &m, nil
 }
 
 // isBody reports whether a file's name is a body's, in any case

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -237,5 +238,60 @@ func TestTransformRawZoneBody(t *testing.T) {
 	args[len(args)-1] = "t2"
 	if st := Run(args, &stdout, &stderr); st != ExitUsage || !strings.Contains(stderr.String(), "000002.json.meta.json") {
 		t.Errorf("a broken meta: exit %d, stderr %q; want %d naming the meta", st, stderr.String(), ExitUsage)
+	}
+}
+
+// TestTransformRawZoneAccounts maps CJ bodies of two accounts as the raw
+// zone keeps them: without --account, each body is mapped as its meta's
+// account, with that account's currency (CJ records carry none); with
+// --account and --currency, those win.
+func TestTransformRawZoneAccounts(t *testing.T) {
+	root := filepath.Join("..", "..", "..")
+	body, err := os.ReadFile(filepath.Join(root, "testdata", "cj", "commissions.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := t.TempDir()
+	for i, acct := range []string{`"id":"5000001","currency":"USD"`, `"id":"5000002","currency":"EUR"`} {
+		dir := filepath.Join(in, fmt.Sprintf("account=%d", 5000001+i))
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		meta := fmt.Sprintf(`{"network":"cj","account_id":"%d","account":{%s},"started_at":"2026-11-01T00:00:00Z"}`, 5000001+i, acct)
+		if err := os.WriteFile(filepath.Join(dir, "000001.json.meta.json"), []byte(meta), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "000001.json"), body, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	query := map[string]string{"acct": "SELECT account_id, currency, count(*)::VARCHAR AS n FROM u GROUP BY ALL ORDER BY ALL"}
+	for _, tc := range []struct {
+		flags []string
+		want  string
+	}{
+		{nil, "5000001 USD,5000002 EUR"},
+		{[]string{"--account", "42", "--currency", "GBP"}, "42 GBP"},
+	} {
+		out := t.TempDir()
+		var stdout, stderr bytes.Buffer
+		args := append([]string{"transform", "--specs", filepath.Join(root, "specs"), "--network", "cj",
+			"--in", in, "--out", out, "--run-id", "t1"}, tc.flags...)
+		if st := Run(args, &stdout, &stderr); st != ExitOK && st != ExitFailed {
+			t.Fatalf("%v: exit %d\n%s%s", tc.flags, st, stdout.String(), stderr.String())
+		}
+		res := duckdb.Run(t, map[string]string{"u": filepath.Join(out, "transactions", "network=cj", "*", "t1-*.parquet")}, query)
+		var got []string
+		n := ""
+		for _, r := range res.Queries["acct"] {
+			got = append(got, r["account_id"]+" "+r["currency"])
+			if n != "" && r["n"] != n {
+				t.Errorf("%v: accounts with %s and %s rows, want the same", tc.flags, n, r["n"])
+			}
+			n = r["n"]
+		}
+		if strings.Join(got, ",") != tc.want {
+			t.Errorf("%v: accounts %v, want %s\n%s", tc.flags, got, tc.want, stdout.String())
+		}
 	}
 }
