@@ -5,10 +5,12 @@
 package run
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"sort"
 	"sync"
@@ -369,9 +371,12 @@ func runAccount(ctx context.Context, o Options, sp *spec.Spec, a Account, sink *
 			o.Progress.page(sp.Name)
 			body := p.Body
 			in <- transform.Input{
-				Ref:       key,
-				Where:     fmt.Sprintf("%s account %s window %s page %d", sp.Name, a.ID, w, p.Seq),
-				Read:      func() ([]byte, error) { return body, nil },
+				Ref:   key,
+				Where: fmt.Sprintf("%s account %s window %s page %d", sp.Name, a.ID, w, p.Seq),
+				Read:  func() ([]byte, error) { return body, nil },
+				// A large page is mapped in parts, on every core.
+				Open:      func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil },
+				Size:      int64(len(body)),
 				FetchedAt: p.Started.Add(p.Duration),
 			}
 			return nil
