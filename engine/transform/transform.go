@@ -212,36 +212,30 @@ func Stream(ctx context.Context, job Job, in <-chan Input) (Stats, error) {
 	out := make(chan *batch, workers)
 	// Table batches go back to the workers once written.
 	free := make(chan *lake.TableBatch, workers+2)
-	work := make(chan unit)
-	go func() {
-		// Two bodies are split at a time: a large body is checked
-		// while the parts of the one before are mapped.
-		var splits sync.WaitGroup
-		sem := make(chan struct{}, 2)
-		for inp := range in {
-			// Once ctx is done, in is drained unread: its sender
-			// need not watch ctx.
-			if ctx.Err() != nil {
-				continue
-			}
-			sem <- struct{}{}
-			splits.Add(1)
-			go func() {
-				defer func() { <-sem; splits.Done() }()
-				split(ctx, job, inp, work)
-			}()
-		}
-		splits.Wait()
-		close(work)
-	}()
+	// The parts of a large body go to whichever worker is free; the
+	// worker reading the body maps those no other worker takes.
+	parts := make(chan unit)
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			w := &worker{job: job, m: mapping.New(job.Spec, job.Account), cols: mapping.TableColumns(job.Spec), out: out, free: free}
-			for u := range work {
-				w.mapBody(ctx, u)
+			w := &worker{job: job, m: mapping.New(job.Spec, job.Account), cols: mapping.TableColumns(job.Spec), out: out, free: free, parts: parts}
+			for {
+				select {
+				case u := <-parts:
+					w.mapBody(ctx, u)
+				case inp, ok := <-in:
+					switch {
+					case !ok:
+						return
+					case ctx.Err() != nil:
+						// Drained unread: the sender of in need
+						// not watch ctx.
+					default:
+						w.take(ctx, inp)
+					}
+				}
 			}
 		}()
 	}
@@ -317,20 +311,14 @@ func write(s *lake.Sink, rows RowWriter, b *batch) error {
 	return nil
 }
 
-// split sends inp to the workers: whole, or, when it is a large JSON
-// body, in parts once all of it was checked. It stops when ctx is done.
-func split(ctx context.Context, job Job, inp Input, work chan<- unit) {
-	send := func(u unit) bool {
-		select {
-		case work <- u:
-			return true
-		case <-ctx.Done():
-			return false
-		}
-	}
+// take maps inp: whole, or, when it is a large JSON body, in parts once
+// all of it was checked, sending each part to a free worker or mapping
+// it here.
+func (w *worker) take(ctx context.Context, inp Input) {
+	job := w.job
 	resp := job.Spec.Response
 	if inp.Open == nil || inp.Size <= streamAbove || !extract.Streamable(resp) {
-		send(unit{inp: inp, head: true})
+		w.mapBody(ctx, unit{inp: inp, head: true})
 		return
 	}
 	scan := func() (*extract.Plan, error) {
@@ -342,36 +330,38 @@ func split(ctx context.Context, job Job, inp Input, work chan<- unit) {
 		return extract.Scan(ctxReader{ctx, rc}, resp, partSize)
 	}
 	plan, err := scan()
-	if ctx.Err() != nil {
-		return
-	}
 	switch {
+	case ctx.Err() != nil:
+		return
 	case errors.Is(err, extract.ErrNotStreamable):
-		send(unit{inp: inp, head: true}) // read whole, as the spec says
+		w.mapBody(ctx, unit{inp: inp, head: true}) // read whole, as the spec says
 		return
 	case err != nil:
-		send(unit{inp: inp, head: true, err: err})
+		w.mapBody(ctx, unit{inp: inp, head: true, err: err})
 		return
 	}
 	rc, err := inp.Open()
 	if err != nil {
-		send(unit{inp: inp, head: true, err: err})
+		w.mapBody(ctx, unit{inp: inp, head: true, err: err})
 		return
 	}
 	defer rc.Close()
 	sent := false
 	err = plan.Parts(ctxReader{ctx, rc}, resp, func(part []byte, first int) error {
-		if !send(unit{inp: inp, part: part, plan: plan, first: first, head: !sent}) {
-			return ctx.Err()
-		}
+		u := unit{inp: inp, part: part, plan: plan, first: first, head: !sent}
 		sent = true
-		return nil
+		select {
+		case w.parts <- u:
+		default:
+			w.mapBody(ctx, u)
+		}
+		return ctx.Err()
 	})
 	if err != nil && ctx.Err() == nil {
 		// Checked whole, the body then failed to read again (it
-		// changed, or the disk failed): the records of the parts sent
-		// before are written.
-		send(unit{inp: inp, head: !sent, err: err})
+		// changed, or the disk failed): the records of the parts
+		// mapped before are written.
+		w.mapBody(ctx, unit{inp: inp, head: !sent, err: err})
 	}
 }
 
@@ -391,12 +381,13 @@ func (c ctxReader) Read(p []byte) (int, error) {
 
 // worker maps bodies with its own mapper.
 type worker struct {
-	job  Job
-	m    *mapping.Mapper
-	cols []lake.Column
-	out  chan<- *batch
-	free chan *lake.TableBatch
-	ref  []byte
+	job   Job
+	m     *mapping.Mapper
+	cols  []lake.Column
+	out   chan<- *batch
+	free  chan *lake.TableBatch
+	parts chan unit // parts of large bodies, shared by the workers
+	ref   []byte
 }
 
 // mapBody maps one body, or part of one, sending batches to out.
