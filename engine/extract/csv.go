@@ -53,16 +53,10 @@ func CSV(body []byte, delim rune) ([]byte, error) {
 		if err != nil {
 			return nil, csvError(err)
 		}
-		if len(rec) > len(keys) {
-			for _, extra := range rec[len(keys):] {
-				if extra != "" {
-					line, _ := r.FieldPos(0)
-					return nil, &BodyError{Format: "CSV", Line: line, Offset: -1,
-						Msg: fmt.Sprintf("%d fields, but the header has %d", len(rec), len(keys))}
-				}
-			}
-			rec = rec[:len(keys)]
+		if err := extraFields(r, rec, len(keys)); err != nil {
+			return nil, err
 		}
+		rec = rec[:min(len(rec), len(keys))]
 		if !first {
 			out = append(out, ',')
 		}
@@ -79,6 +73,19 @@ func CSV(body []byte, delim rune) ([]byte, error) {
 		out = append(out, '}')
 	}
 	return append(out, ']'), nil
+}
+
+// extraFields checks that the fields of rec beyond the header's keys are
+// empty (a trailing delimiter): a row longer than the header is an error.
+func extraFields(r *csv.Reader, rec []string, keys int) error {
+	for _, extra := range rec[min(keys, len(rec)):] {
+		if extra != "" {
+			line, _ := r.FieldPos(0)
+			return &BodyError{Format: "CSV", Line: line, Offset: -1,
+				Msg: fmt.Sprintf("%d fields, but the header has %d", len(rec), keys)}
+		}
+	}
+	return nil
 }
 
 // headerKeys makes the record keys from the header row.

@@ -3,6 +3,7 @@ package extract
 import (
 	"bytes"
 	"compress/gzip"
+	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
@@ -40,7 +41,12 @@ const maxEnvelope = 1 << 20
 // record array, the runs of records that make its parts, how many
 // records the array holds, and whether the body is valid UTF-8.
 type Plan struct {
+	// A part is prefix, open, a run of records, close and suffix: for
+	// JSON, the text around the record array and its brackets; for CSV,
+	// the header line.
 	prefix, suffix []byte
+	open, close    string
+	csv            rune // the delimiter of a CSV body, 0 for JSON
 	parts          []span
 	size           int64 // of the body, as read
 	// body offsets of the prefix and of the suffix
@@ -52,7 +58,12 @@ type Plan struct {
 // Streamable reports whether bodies of the spec's response can be read as
 // a stream (see ErrNotStreamable).
 func Streamable(r spec.Response) bool {
-	if r.Format != "" && r.Format != "json" || r.Unwind != "" {
+	switch {
+	case r.Unwind != "":
+		return false
+	case r.Format == "csv":
+		return r.Records == ""
+	case r.Format != "" && r.Format != "json":
 		return false
 	}
 	_, ok := plainPath(r.Records)
@@ -85,7 +96,10 @@ func Scan(r io.Reader, resp spec.Response, size int) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Plan{UTF8: true, prefixAt: int64(s.pos)}
+	if resp.Format == "csv" {
+		return s.scanCSV(csvDelim(resp), size)
+	}
+	p := &Plan{UTF8: true, prefixAt: int64(s.pos), open: "[", close: "]"}
 	cur := span{start: -1}
 	prefix, err := s.walk(resp.Records, func(rec []byte, utf8ok bool, off int64) error {
 		p.UTF8 = p.UTF8 && utf8ok
@@ -154,7 +168,7 @@ func (p *Plan) Parts(r io.Reader, resp spec.Response, fn func(part []byte, first
 	for _, sp := range p.parts {
 		n := max(sp.end-sp.start, 0)
 		part := make([]byte, 0, int64(len(p.prefix)+2+len(p.suffix))+n)
-		part = append(append(part, p.prefix...), '[')
+		part = append(append(part, p.prefix...), p.open...)
 		if sp.start >= 0 {
 			// Skip to the span, then take it.
 			for s.off+int64(s.pos) < sp.start {
@@ -163,16 +177,17 @@ func (p *Plan) Parts(r io.Reader, resp spec.Response, fn func(part []byte, first
 				}
 				s.pos += int(min(sp.start-s.off-int64(s.pos), int64(len(s.buf)-s.pos)))
 			}
-			for int64(len(part)) < int64(len(p.prefix)+1)+n {
+			want := int64(len(part)) + n
+			for int64(len(part)) < want {
 				if !s.need(1) {
 					return changed
 				}
-				k := int(min(int64(len(p.prefix)+1)+n-int64(len(part)), int64(len(s.buf)-s.pos)))
+				k := int(min(want-int64(len(part)), int64(len(s.buf)-s.pos)))
 				part = append(part, s.buf[s.pos:s.pos+k]...)
 				s.pos += k
 			}
 		}
-		part = append(append(part, ']'), p.suffix...)
+		part = append(append(part, p.close...), p.suffix...)
 		if err := fn(part, sp.first); err != nil {
 			return err
 		}
@@ -196,8 +211,99 @@ var maxRecord = 64 << 20
 // not copied (the view references it). The view's UTF8 is the body's.
 func (p *Plan) Read(part []byte, resp spec.Response) (Doc, error) {
 	doc := Doc{path: resp.Records, UTF8: p.UTF8}
+	if p.csv != 0 {
+		// A CSV part is converted as a body is: checked by Scan, it
+		// converts without error.
+		conv, err := CSV(part, p.csv)
+		if err != nil {
+			return doc, err
+		}
+		part, doc.UTF8 = conv, utf8.Valid(conv)
+	}
 	doc.Root = gjson.Parse(unsafe.String(unsafe.SliceData(part), len(part)))
 	return doc, nil
+}
+
+// csvDelim is the delimiter of a CSV response.
+func csvDelim(r spec.Response) rune {
+	if r.Delimiter != "" {
+		return []rune(r.Delimiter)[0]
+	}
+	return ','
+}
+
+// scanCSV is Scan of a CSV body: it reads the rows as CSV reads them and
+// fails where CSV fails, keeps the header line for every part, and plans
+// runs of rows by their offsets in the body.
+func (s *stream) scanCSV(delim rune, size int) (*Plan, error) {
+	base := s.off + int64(s.pos) // after a byte-order mark
+	head := &teeHead{}
+	cr := csv.NewReader(io.TeeReader(io.MultiReader(bytes.NewReader(s.buf[s.pos:]), s.r), head))
+	cr.Comma = delim
+	cr.LazyQuotes = true
+	cr.FieldsPerRecord = -1
+	cr.ReuseRecord = true
+	p := &Plan{UTF8: true, csv: delim}
+	fields, err := cr.Read()
+	switch {
+	case err == io.EOF:
+		p.parts = []span{{start: -1}}
+		p.size = base + cr.InputOffset()
+		return p, nil
+	case err != nil:
+		return nil, csvError(err)
+	}
+	keys := len(headerKeys(fields))
+	headerEnd := cr.InputOffset()
+	p.prefix = bytes.Clone(head.buf[:headerEnd])
+	head.buf, head.done = nil, true
+	cur := span{start: -1}
+	for {
+		start := cr.InputOffset()
+		rec, err := cr.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, csvError(err)
+		}
+		if err := extraFields(cr, rec, keys); err != nil {
+			return nil, err
+		}
+		// The converted row is UTF-8 when its values are: CSV keeps
+		// bytes that are not.
+		for _, f := range rec[:min(len(rec), keys)] {
+			p.UTF8 = p.UTF8 && utf8.ValidString(f)
+		}
+		if cur.start < 0 {
+			cur = span{start: base + start, first: p.Records}
+		}
+		cur.end = base + cr.InputOffset()
+		p.Records++
+		if cur.end-cur.start >= int64(size) {
+			p.parts = append(p.parts, cur)
+			cur.start = -1
+		}
+	}
+	if cur.start >= 0 || p.Records == 0 {
+		p.parts = append(p.parts, cur)
+	}
+	p.size = base + cr.InputOffset()
+	return p, nil
+}
+
+// teeHead keeps what is written to it until done: the first bytes of a
+// body, until its header line has been read.
+type teeHead struct {
+	buf  []byte
+	done bool
+}
+
+func (t *teeHead) Write(b []byte) (int, error) {
+	if !t.done {
+		t.buf = append(t.buf, b...)
+	}
+	return len(b), nil
 }
 
 // stream reads a body through a window of it, which keeps the bytes from

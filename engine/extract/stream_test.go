@@ -133,6 +133,13 @@ func TestStreamMatchesRead(t *testing.T) {
 		{"first of two keys", []byte(`{"r":[{"id":1}],"r":[{"id":2}]}`), spec.Response{Records: "r"}},
 		{"not UTF-8", []byte("[{\"id\":1,\"s\":\"caf\xe9\"},{\"id\":2}]"), spec.Response{}},
 		{"charset", []byte("[{\"id\":1,\"s\":\"caf\xe9\"}]"), spec.Response{Charset: "windows-1252"}},
+		{"csv", []byte(csvBody), spec.Response{Format: "csv"}},
+		{"csv, large", bigCSV(), spec.Response{Format: "csv"}},
+		{"csv, semicolons and a mark", []byte("\xef\xbb\xbfid;name\r\n1;a\r\n2;b;\r\n"), spec.Response{Format: "csv", Delimiter: ";"}},
+		{"csv, latin-1", []byte("id,name\n1,Caf\xe9\n2,M\xfcller\n"), spec.Response{Format: "csv", Charset: "windows-1252"}},
+		{"csv, not UTF-8", []byte("id,name\n1,Caf\xe9\n2,ok\n"), spec.Response{Format: "csv"}},
+		{"csv, header only", []byte("id,name\n"), spec.Response{Format: "csv"}},
+		{"csv, empty", []byte("\n\n"), spec.Response{Format: "csv"}},
 	}
 	for _, tc := range cases {
 		want, wantUTF8, err := whole(tc.body, tc.resp)
@@ -154,6 +161,21 @@ func TestStreamMatchesRead(t *testing.T) {
 			}
 		}
 	}
+}
+
+// csvBody has quoted fields spanning lines, blank lines, a short row, a
+// trailing delimiter, a repeated and an empty header, and no final line
+// end.
+const csvBody = "id,name,,name\n1,\"a, b\",x,y\n\n2,\"multi\nline \"\"q\"\"\",,\n3,short\n4,é,z,w,\n5,last,,"
+
+// bigCSV is about 1 MB of rows: more than one window of a stream.
+func bigCSV() []byte {
+	var b bytes.Buffer
+	b.WriteString("id,note,amount\r\n")
+	for i := 0; i < 5000; i++ {
+		fmt.Fprintf(&b, "%d,\"%s\",%d.99\r\n", i, strings.Repeat("ab \"\"c\"\",\n", 20), i)
+	}
+	return b.Bytes()
 }
 
 // TestStreamInvalid checks that a body that is not valid JSON is never
@@ -184,23 +206,31 @@ func TestStreamInvalid(t *testing.T) {
 		{`   `, ""},
 	}
 	for _, tc := range cases {
-		resp := spec.Response{Records: tc.path}
-		_, _, wholeErr := whole([]byte(tc.body), resp)
-		if wholeErr == nil {
-			t.Fatalf("%q reads whole", tc.body)
-		}
-		for _, chunk := range []int{0, 1, 3} {
-			_, _, err := streamed(t, []byte(tc.body), resp, 1, chunk)
-			var be *BodyError
-			if !errors.As(err, &be) {
-				t.Errorf("%q, reads of %d: %v, want a body error", tc.body, chunk, err)
-				continue
-			}
-			var wbe *BodyError
-			errors.As(wholeErr, &wbe)
-			if wbe != nil && be.Offset != wbe.Offset && !strings.Contains(tc.body, "tail") && !strings.HasSuffix(tc.body, "{}") {
-				t.Errorf("%q, reads of %d: %v, read whole: %v", tc.body, chunk, err, wholeErr)
-			}
+		testInvalid(t, tc.body, spec.Response{Records: tc.path})
+	}
+	// A CSV row longer than its header, on line 4.
+	testInvalid(t, "a,b\n1,2\n\n3,4,5\n6,7\n", spec.Response{Format: "csv"})
+}
+
+// testInvalid checks that body, which is not as resp says, is refused
+// by a stream as reading it whole refuses it.
+func testInvalid(t *testing.T, body string, resp spec.Response) {
+	t.Helper()
+	_, _, wholeErr := whole([]byte(body), resp)
+	var wbe *BodyError
+	if !errors.As(wholeErr, &wbe) {
+		t.Fatalf("%q read whole: %v, want a body error", body, wholeErr)
+	}
+	// After the record array, the stream cannot tell the body's offset.
+	after := strings.Contains(body, "tail") || strings.HasSuffix(body, "{}")
+	for _, chunk := range []int{0, 1, 3} {
+		_, _, err := streamed(t, []byte(body), resp, 1, chunk)
+		var be *BodyError
+		switch {
+		case !errors.As(err, &be):
+			t.Errorf("%q, reads of %d: %v, want a body error", body, chunk, err)
+		case be.Offset != wbe.Offset && !after, be.Line != wbe.Line:
+			t.Errorf("%q, reads of %d: %v, read whole: %v", body, chunk, err, wholeErr)
 		}
 	}
 }
@@ -209,7 +239,7 @@ func TestStreamInvalid(t *testing.T) {
 // whole read, which gives the error or the records as it always does.
 func TestNotStreamable(t *testing.T) {
 	for _, resp := range []spec.Response{
-		{Format: "csv"}, {Format: "xml"}, {Unwind: "parts"}, {Records: "data.#.x"}, {Records: "a..b"}, {Records: `a\.b`},
+		{Format: "csv", Records: "rows"}, {Format: "xml"}, {Unwind: "parts"}, {Records: "data.#.x"}, {Records: "a..b"}, {Records: `a\.b`},
 	} {
 		if Streamable(resp) {
 			t.Errorf("%+v is streamable", resp)
@@ -296,4 +326,35 @@ func TestStreamLongRecord(t *testing.T) {
 	if _, err := Scan(&chunkReader{r: strings.NewReader(`[{"id":1},{"note":"xx`), n: 3}, spec.Response{}, 1); !errors.As(err, &be) {
 		t.Errorf("a string that does not end: %v, want a body error", err)
 	}
+}
+
+// FuzzStreamCSV is FuzzStream for CSV bodies.
+func FuzzStreamCSV(f *testing.F) {
+	f.Add([]byte(csvBody), false, uint8(0))
+	f.Add([]byte("a;b\r\n1;\"x\ny\"\r\n\r\n2;3;\r\n"), true, uint8(2))
+	f.Add([]byte("a,b\n1,2,3\n"), false, uint8(1))
+	f.Fuzz(func(t *testing.T, body []byte, semicolons bool, chunk uint8) {
+		resp := spec.Response{Format: "csv"}
+		if semicolons {
+			resp.Delimiter = ";"
+		}
+		got, p, err := streamed(t, body, resp, 16, int(chunk))
+		want, wantUTF8, wholeErr := whole(body, resp)
+		if err != nil {
+			var be *BodyError
+			if !errors.As(err, &be) {
+				t.Fatalf("%q: %v", body, err)
+			}
+			if wholeErr == nil {
+				t.Fatalf("%q: the stream refuses it (%v), a whole read does not", body, err)
+			}
+			return
+		}
+		if wholeErr != nil {
+			t.Fatalf("%q: the stream reads it, a whole read refuses it: %v", body, wholeErr)
+		}
+		if p.UTF8 != wantUTF8 || strings.Join(got, "\x00") != strings.Join(want, "\x00") {
+			t.Fatalf("%q: stream %q (UTF-8 %v), whole %q (%v)", body, got, p.UTF8, want, wantUTF8)
+		}
+	})
 }
