@@ -20,17 +20,19 @@ import (
 
 // A body too large to hold in memory is read as a stream, twice: Scan
 // checks all of it and plans runs of its records, then Parts cuts those
-// runs out into parts, each a whole JSON document like the body (the same
-// text around the record array) with some of its records. Plan.Read of a
-// part gives the records it holds as Read of the body would, so a large
-// body is mapped part by part, in parallel, in bounded memory, and only
-// once it is known to be valid.
+// runs out into parts, each a whole body like it (a JSON document with
+// the same text around the record array, or a CSV text with the same
+// header line) with some of its records. Plan.Read of a part gives the
+// records it holds as Read of the body would, so a large body is mapped
+// part by part, in parallel, in bounded memory, and only once it is
+// known to be valid.
 
-// ErrNotStreamable says a body cannot be read as a stream: it is not
-// JSON, its records are unwound, the records path is not a plain dotted
-// path of object keys, the path does not lead to an array, or the text
-// around the record array is too large. Read it whole instead, which
-// also gives the proper error when the body is not as the spec says.
+// ErrNotStreamable says a body cannot be read as a stream: it is XML,
+// its records are unwound, the records path is not a plain dotted path
+// of object keys (of a JSON body; a CSV body has none), the path does not
+// lead to an array, or the text around the record array or a record is
+// too large. Read it whole instead, which also gives the proper error
+// when the body is not as the spec says.
 var ErrNotStreamable = errors.New("the body cannot be read as a stream")
 
 // maxEnvelope bounds the text around the record array that every part
