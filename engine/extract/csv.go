@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/afflake/afflake/engine/spec"
 )
 
 // bom is the UTF-8 byte order mark some exports start with.
@@ -32,12 +34,16 @@ func CSV(body []byte, delim rune) ([]byte, error) {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return []byte("[]"), nil
 	}
-	r := csv.NewReader(bytes.NewReader(body))
-	r.Comma = delim
-	r.LazyQuotes = true
-	r.FieldsPerRecord = -1
-	r.ReuseRecord = true
+	return csvRows(body, delim)
+}
+
+// csvRows is CSV of a body that is not blank: a line of spaces is a row.
+func csvRows(body []byte, delim rune) ([]byte, error) {
+	r := newCSVReader(bytes.NewReader(body), delim)
 	head, err := r.Read()
+	if err == io.EOF {
+		return []byte("[]"), nil
+	}
 	if err != nil {
 		return nil, csvError(err)
 	}
@@ -73,6 +79,25 @@ func CSV(body []byte, delim rune) ([]byte, error) {
 		out = append(out, '}')
 	}
 	return append(out, ']'), nil
+}
+
+// newCSVReader reads CSV rows as CSV reads them: quotes read lazily, rows
+// of any length (extraFields checks them against the header).
+func newCSVReader(in io.Reader, delim rune) *csv.Reader {
+	r := csv.NewReader(in)
+	r.Comma = delim
+	r.LazyQuotes = true
+	r.FieldsPerRecord = -1
+	r.ReuseRecord = true
+	return r
+}
+
+// csvDelim is the delimiter of a CSV response.
+func csvDelim(r spec.Response) rune {
+	if r.Delimiter != "" {
+		return []rune(r.Delimiter)[0]
+	}
+	return ','
 }
 
 // extraFields checks that the fields of rec beyond the header's keys are

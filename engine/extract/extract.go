@@ -16,6 +16,7 @@ import (
 	"unsafe"
 
 	"github.com/tidwall/gjson"
+	"golang.org/x/text/encoding"
 	"golang.org/x/text/encoding/htmlindex"
 	"golang.org/x/text/encoding/unicode"
 
@@ -197,13 +198,10 @@ func Read(body []byte, r spec.Response) (Doc, error) {
 			return Doc{}, &BodyError{Offset: -1, Msg: "the body is gzipped but cannot be read: " + err.Error()}
 		}
 	}
-	if r.Charset != "" && r.Format != "xml" {
-		// A declared encoding other than UTF-8 (checked when the spec
-		// was loaded); XML documents declare their own.
-		if enc, err := htmlindex.Get(r.Charset); err == nil && enc != unicode.UTF8 {
-			if body, err = enc.NewDecoder().Bytes(body); err != nil {
-				return Doc{}, &BodyError{Offset: -1, Msg: fmt.Sprintf("not %s: %v", r.Charset, err)}
-			}
+	if dec := decoder(r); dec != nil {
+		var err error
+		if body, err = dec.Bytes(body); err != nil {
+			return Doc{}, &BodyError{Offset: -1, Msg: fmt.Sprintf("not %s: %v", r.Charset, err)}
 		}
 	}
 	doc, err := read(trimBOM(body), r)
@@ -212,6 +210,19 @@ func Read(body []byte, r spec.Response) (Doc, error) {
 		be.Offset += int64(len(bom)) // a byte offset of the body as it came
 	}
 	return doc, err
+}
+
+// decoder decodes a body of the response's declared encoding other than
+// UTF-8 (checked when the spec was loaded); nil when there is none. XML
+// documents declare their own.
+func decoder(r spec.Response) *encoding.Decoder {
+	if r.Charset == "" || r.Format == "xml" {
+		return nil
+	}
+	if enc, err := htmlindex.Get(r.Charset); err == nil && enc != unicode.UTF8 {
+		return enc.NewDecoder()
+	}
+	return nil
 }
 
 // gzipMagic starts every gzip stream.
@@ -235,11 +246,7 @@ func read(body []byte, r spec.Response) (Doc, error) {
 		doc.Root, doc.UTF8, err = parse(body)
 		return doc, err
 	case "csv":
-		delim := ','
-		if r.Delimiter != "" {
-			delim = []rune(r.Delimiter)[0]
-		}
-		conv, err = CSV(body, delim)
+		conv, err = CSV(body, csvDelim(r))
 	case "xml":
 		elem := ElementPath(r.Element)
 		conv, err = XML(body, elem)

@@ -3,17 +3,15 @@ package extract
 import (
 	"bytes"
 	"compress/gzip"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 	"unsafe"
 
 	"github.com/tidwall/gjson"
-	"golang.org/x/text/encoding/htmlindex"
-	"golang.org/x/text/encoding/unicode"
 
 	"github.com/afflake/afflake/engine/spec"
 )
@@ -50,11 +48,10 @@ type Plan struct {
 	open, close    string
 	csv            rune // the delimiter of a CSV body, 0 for JSON
 	parts          []span
+	cur            span  // the run being planned
 	size           int64 // of the body, as read
-	// body offsets of the prefix and of the suffix
-	prefixAt, suffixAt int64
-	Records            int
-	UTF8               bool
+	Records        int
+	UTF8           bool
 }
 
 // Streamable reports whether bodies of the spec's response can be read as
@@ -87,8 +84,8 @@ func plainPath(path string) ([]string, bool) {
 }
 
 // Scan reads the body in r as Read would, checks that it is one valid
-// JSON document whose records path leads to an array, and plans its
-// parts: runs of records of about size bytes. A *BodyError says where it
+// JSON document whose records path leads to an array (or CSV that CSV
+// reads), and plans its parts: runs of records of about size bytes. A *BodyError says where it
 // is not valid; ErrNotStreamable that it must be read whole.
 func Scan(r io.Reader, resp spec.Response, size int) (*Plan, error) {
 	if !Streamable(resp) {
@@ -101,28 +98,18 @@ func Scan(r io.Reader, resp spec.Response, size int) (*Plan, error) {
 	if resp.Format == "csv" {
 		return s.scanCSV(csvDelim(resp), size)
 	}
-	p := &Plan{UTF8: true, prefixAt: int64(s.pos), open: "[", close: "]"}
-	cur := span{start: -1}
+	p := &Plan{UTF8: true, open: "[", close: "]"}
+	prefixAt := int64(s.pos)
 	prefix, err := s.walk(resp.Records, func(rec []byte, utf8ok bool, off int64) error {
 		p.UTF8 = p.UTF8 && utf8ok
-		if cur.start < 0 {
-			cur = span{start: off, first: p.Records}
-		}
-		cur.end = off + int64(len(rec))
-		p.Records++
-		if cur.end-cur.start >= int64(size) {
-			p.parts = append(p.parts, cur)
-			cur.start = -1
-		}
+		p.plan(off, off+int64(len(rec)), size)
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	if cur.start >= 0 || p.Records == 0 {
-		p.parts = append(p.parts, cur)
-	}
-	p.suffixAt = s.off + int64(s.pos)
+	p.plan(-1, -1, size)
+	suffixAt := s.off + int64(s.pos)
 	suffix, err := s.rest()
 	if err != nil {
 		return nil, err
@@ -138,9 +125,9 @@ func Scan(r io.Reader, resp spec.Response, size int) (*Plan, error) {
 		if be, isBE := err.(*BodyError); isBE && be.Offset >= 0 {
 			// An offset in the body: before the array or after it.
 			if be.Offset <= int64(len(prefix)) {
-				be.Offset += p.prefixAt
+				be.Offset += prefixAt
 			} else {
-				be.Offset = p.suffixAt + max(be.Offset-int64(len(prefix))-2, 0)
+				be.Offset = suffixAt + max(be.Offset-int64(len(prefix))-2, 0)
 			}
 		}
 		return nil, err
@@ -151,10 +138,34 @@ func Scan(r io.Reader, resp spec.Response, size int) (*Plan, error) {
 
 // span is a run of records of a body: its body offsets, from the start
 // of its first record to the end of its last, and the index of its first
-// record. An empty array has one span with no records, start -1.
+// record. A body without records has one span with none, start -1.
 type span struct {
 	start, end int64
 	first      int
+}
+
+// plan adds the record at body offsets [start, end) to the run being
+// planned, which ends once it has size bytes. A start of -1 ends the
+// body: the last run is kept, or an empty one if there were no records.
+func (p *Plan) plan(start, end int64, size int) {
+	if start < 0 {
+		switch {
+		case p.Records == 0:
+			p.parts = append(p.parts, span{start: -1})
+		case p.cur.end > p.cur.start: // records are never empty
+			p.parts = append(p.parts, p.cur)
+		}
+		return
+	}
+	if p.cur.end <= p.cur.start {
+		p.cur = span{start: start, first: p.Records}
+	}
+	p.cur.end = end
+	p.Records++
+	if p.cur.end-p.cur.start >= int64(size) {
+		p.parts = append(p.parts, p.cur)
+		p.cur = span{}
+	}
 }
 
 // Parts reads the body Scan planned once more and calls fn with each part
@@ -209,14 +220,16 @@ func (p *Plan) Parts(r io.Reader, resp spec.Response, fn func(part []byte, first
 var maxRecord = 64 << 20
 
 // Read returns the record view of a part Parts gave. The part was
-// checked by Scan and is UTF-8 text: it is not checked again, and it is
-// not copied (the view references it). The view's UTF8 is the body's.
+// checked by Scan: a JSON part is not checked again, nor copied (the
+// view references it), and the view's UTF8 is the body's; a CSV part is
+// converted as CSV converts a body.
 func (p *Plan) Read(part []byte, resp spec.Response) (Doc, error) {
 	doc := Doc{path: resp.Records, UTF8: p.UTF8}
 	if p.csv != 0 {
-		// A CSV part is converted as a body is: checked by Scan, it
-		// converts without error.
-		conv, err := CSV(part, p.csv)
+		// A CSV part is converted as the body's rows are: checked by
+		// Scan, it converts without error. (Its rows may be all
+		// spaces where the body's are not.)
+		conv, err := csvRows(part, p.csv)
 		if err != nil {
 			return doc, err
 		}
@@ -226,30 +239,18 @@ func (p *Plan) Read(part []byte, resp spec.Response) (Doc, error) {
 	return doc, nil
 }
 
-// csvDelim is the delimiter of a CSV response.
-func csvDelim(r spec.Response) rune {
-	if r.Delimiter != "" {
-		return []rune(r.Delimiter)[0]
-	}
-	return ','
-}
-
 // scanCSV is Scan of a CSV body: it reads the rows as CSV reads them and
 // fails where CSV fails, keeps the header line for every part, and plans
 // runs of rows by their offsets in the body.
 func (s *stream) scanCSV(delim rune, size int) (*Plan, error) {
 	base := s.off + int64(s.pos) // after a byte-order mark
-	head := &teeHead{}
-	cr := csv.NewReader(io.TeeReader(io.MultiReader(bytes.NewReader(s.buf[s.pos:]), s.r), head))
-	cr.Comma = delim
-	cr.LazyQuotes = true
-	cr.FieldsPerRecord = -1
-	cr.ReuseRecord = true
+	head := &csvTee{blank: true}
+	cr := newCSVReader(io.TeeReader(io.MultiReader(bytes.NewReader(s.buf[s.pos:]), s.r), head), delim)
 	p := &Plan{UTF8: true, csv: delim}
 	fields, err := cr.Read()
 	switch {
 	case err == io.EOF:
-		p.parts = []span{{start: -1}}
+		p.plan(-1, -1, size)
 		p.size = base + cr.InputOffset()
 		return p, nil
 	case err != nil:
@@ -259,7 +260,6 @@ func (s *stream) scanCSV(delim rune, size int) (*Plan, error) {
 	headerEnd := cr.InputOffset()
 	p.prefix = bytes.Clone(head.buf[:headerEnd])
 	head.buf, head.done = nil, true
-	cur := span{start: -1}
 	for {
 		start := cr.InputOffset()
 		rec, err := cr.Read()
@@ -277,33 +277,39 @@ func (s *stream) scanCSV(delim rune, size int) (*Plan, error) {
 		for _, f := range rec[:min(len(rec), keys)] {
 			p.UTF8 = p.UTF8 && utf8.ValidString(f)
 		}
-		if cur.start < 0 {
-			cur = span{start: base + start, first: p.Records}
-		}
-		cur.end = base + cr.InputOffset()
-		p.Records++
-		if cur.end-cur.start >= int64(size) {
-			p.parts = append(p.parts, cur)
-			cur.start = -1
-		}
+		p.plan(base+start, base+cr.InputOffset(), size)
 	}
-	if cur.start >= 0 || p.Records == 0 {
-		p.parts = append(p.parts, cur)
+	if head.blank && len(head.tail) == 0 {
+		// Blank (white space only): no rows, as CSV reads it.
+		p.Records, p.parts, p.UTF8 = 0, nil, true
 	}
+	p.plan(-1, -1, size)
 	p.size = base + cr.InputOffset()
 	return p, nil
 }
 
-// teeHead keeps what is written to it until done: the first bytes of a
-// body, until its header line has been read.
-type teeHead struct {
-	buf  []byte
-	done bool
+// csvTee sees a CSV body as it is read: it keeps its first bytes until
+// done (the header line), and whether all of it is white space, as
+// bytes.TrimSpace reads it (tail holds a rune cut off at a read's end).
+type csvTee struct {
+	buf   []byte
+	done  bool
+	blank bool
+	tail  []byte
 }
 
-func (t *teeHead) Write(b []byte) (int, error) {
+func (t *csvTee) Write(b []byte) (int, error) {
 	if !t.done {
 		t.buf = append(t.buf, b...)
+	}
+	if t.blank {
+		t.tail = append(t.tail, b...)
+		rest := bytes.TrimLeftFunc(t.tail, unicode.IsSpace)
+		if len(rest) > 0 && utf8.FullRune(rest) {
+			t.blank, t.tail = false, nil
+		} else {
+			t.tail = append(t.tail[:0], rest...)
+		}
 	}
 	return len(b), nil
 }
@@ -334,10 +340,8 @@ func newStream(r io.Reader, resp spec.Response) (*stream, error) {
 		}
 		s.restart(zr)
 	}
-	if resp.Charset != "" {
-		if enc, err := htmlindex.Get(resp.Charset); err == nil && enc != unicode.UTF8 {
-			s.restart(enc.NewDecoder().Reader(s.unread()))
-		}
+	if dec := decoder(resp); dec != nil {
+		s.restart(dec.Reader(s.unread()))
 	}
 	if s.need(len(bom)) && bytes.HasPrefix(s.buf, bom) {
 		s.pos = len(bom) // offsets still count it, as Read's do

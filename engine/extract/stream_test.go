@@ -137,6 +137,8 @@ func TestStreamMatchesRead(t *testing.T) {
 		{"csv, not UTF-8", []byte("id,name\n1,Caf\xe9\n2,ok\n"), spec.Response{Format: "csv"}},
 		{"csv, header only", []byte("id,name\n"), spec.Response{Format: "csv"}},
 		{"csv, empty", []byte("\n\n"), spec.Response{Format: "csv"}},
+		{"csv, white space only", []byte("  \n\u00a0 \n\t"), spec.Response{Format: "csv"}},
+		{"csv, rows of spaces", []byte("   \n\n      \n0"), spec.Response{Format: "csv"}},
 	}
 	for _, tc := range cases {
 		want, wantUTF8, err := whole(tc.body, tc.resp)

@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/url"
 	"strconv"
 	"strings"
@@ -120,27 +119,15 @@ func ParseRawKey(key string) (RawRef, bool) {
 // MetaKey is the key of a raw body's .meta.json.
 func MetaKey(rawKey string) string { return strings.TrimSuffix(rawKey, ".gz") + ".meta.json" }
 
-// GetRaw reads a raw body (gunzipped) and its meta.
-func GetRaw(ctx context.Context, store storage.Store, key string) ([]byte, RawMeta, error) {
+// GetMeta reads the meta of the raw body under key.
+func GetMeta(ctx context.Context, store storage.Store, key string) (RawMeta, error) {
 	var meta RawMeta
-	gz, err := store.Get(ctx, key)
-	if err != nil {
-		return nil, meta, err
-	}
-	zr, err := gzip.NewReader(bytes.NewReader(gz))
-	if err != nil {
-		return nil, meta, fmt.Errorf("raw %s: %w", key, err)
-	}
-	body, err := io.ReadAll(zr)
-	if err != nil {
-		return nil, meta, fmt.Errorf("raw %s: %w", key, err)
-	}
 	mb, err := store.Get(ctx, MetaKey(key))
+	if err == nil {
+		err = json.Unmarshal(mb, &meta)
+	}
 	if err != nil {
-		return body, meta, fmt.Errorf("raw %s meta: %w", key, err)
+		return meta, fmt.Errorf("raw %s meta: %w", key, err)
 	}
-	if err := json.Unmarshal(mb, &meta); err != nil {
-		return body, meta, fmt.Errorf("raw %s meta: %w", key, err)
-	}
-	return body, meta, nil
+	return meta, nil
 }

@@ -159,35 +159,30 @@ func replayNetwork(ctx context.Context, o ReplayOptions, sp *spec.Spec, raws []l
 }
 
 func replayAccount(ctx context.Context, o ReplayOptions, sp *spec.Spec, raws []lake.RawRef, sink *lake.Sink, spool *history.Spool) transform.Stats {
-	// The account's configuration travels with the bodies, in their meta.
-	_, meta, err := lake.GetRaw(ctx, o.Store, raws[0].Key)
-	if err != nil {
-		meta.Account = nil
-	}
-	acct := mapping.AccountOf(raws[0].Account, meta.Account)
+	// Each body's meta says when it was received and how large it is;
+	// the account's configuration travels with the bodies, in the first
+	// one's.
+	var acct mapping.Account
 	inputs := make([]transform.Input, len(raws))
 	for i, r := range raws {
 		r := r
-		var fetched time.Time
-		var size int64
-		if mb, err := o.Store.Get(ctx, lake.MetaKey(r.Key)); err == nil {
-			var m lake.RawMeta
-			if json.Unmarshal(mb, &m) == nil {
-				fetched, size = m.Received(), int64(m.Bytes)
-			}
+		meta, err := lake.GetMeta(ctx, o.Store, r.Key)
+		if err != nil {
+			meta = lake.RawMeta{} // mapped all the same, at the run's ingest time
+		}
+		if i == 0 {
+			acct = mapping.AccountOf(r.Account, meta.Account)
 		}
 		inputs[i] = transform.Input{
 			Ref:   r.Key,
 			Where: fmt.Sprintf("%s account %s raw %s", sp.Name, r.Account, strings.TrimPrefix(r.Key, "raw/")),
-			Read: func() ([]byte, error) {
-				body, _, err := lake.GetRaw(ctx, o.Store, r.Key)
-				return body, err
-			},
+			// Stored gzipped, read as any gzipped body is.
+			Read: func() ([]byte, error) { return o.Store.Get(ctx, r.Key) },
 			// A large body is read as a stream (its meta says how
 			// large): it is not held in memory.
 			Open:      func() (io.ReadCloser, error) { return o.Store.Open(ctx, r.Key) },
-			Size:      size,
-			FetchedAt: fetched,
+			Size:      int64(meta.Bytes),
+			FetchedAt: meta.Received(),
 		}
 	}
 	st, err := transform.Run(ctx, transform.Job{

@@ -159,8 +159,8 @@ func (e *BodyError) Unwrap() error { return e.Err }
 
 const batchSize = 256
 
-// A JSON body larger than streamAbove whose records path is a plain one
-// is not read whole: it is checked as a stream, then mapped in parts of
+// A JSON or CSV body larger than streamAbove that extract.Streamable
+// allows is not read whole: it is checked as a stream, then mapped in parts of
 // about partSize bytes, in parallel, in memory that does not grow with
 // it (see extract.Scan).
 var (
@@ -311,7 +311,7 @@ func write(s *lake.Sink, rows RowWriter, b *batch) error {
 	return nil
 }
 
-// take maps inp: whole, or, when it is a large JSON body, in parts once
+// take maps inp: whole, or, when it is a large body, in parts once
 // all of it was checked, sending each part to a free worker or mapping
 // it here.
 func (w *worker) take(ctx context.Context, inp Input) {
