@@ -33,7 +33,7 @@ func runDemo(args []string, stdout, stderr io.Writer) int {
 	clock := fs.String("clock", "2026-11-01T00:00:00Z", "the sandbox's clock (RFC 3339): now, for the emulated networks and the run")
 	specsDir := fs.String("specs", "specs", "the specs directory")
 	days := fs.Int("days", 90, "days of history the run covers")
-	runID := fs.String("run-id", "", "the run ID (default: demo-<clock>)")
+	runID := fs.String("run-id", "", "the run ID (default: demo-<UTC time>-<random>)")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
 	logLevel := fs.String("log-level", "warn", "log level: debug, info, warn, error")
 	if st, ok := parse(fs, args); !ok {
@@ -89,7 +89,7 @@ func runDemo(args []string, stdout, stderr io.Writer) int {
 		}})
 	}
 	if *runID == "" {
-		*runID = "demo-" + now.Format("20060102T150405Z")
+		*runID = newRunID("demo-", now)
 	}
 	tokens, err := os.MkdirTemp("", "afflake-demo-tokens-")
 	if err != nil {

@@ -4,6 +4,8 @@
 package cli
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -12,6 +14,7 @@ import (
 	"runtime/pprof"
 	"sort"
 	"strings"
+	"time"
 )
 
 // Exit statuses.
@@ -128,4 +131,15 @@ func interleave(fs *flag.FlagSet, args []string) []string {
 		}
 	}
 	return append(flags, pos...)
+}
+
+// newRunID is the default run ID of a command started at now: the prefix,
+// the UTC second, and six random hex digits. Re-running a run ID replaces
+// its files, so two runs that start in the same second, one after the
+// other (a shell loop of transforms, a quick retry) or side by side, must
+// not share one by default.
+func newRunID(prefix string, now time.Time) string {
+	var b [3]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
+	return prefix + now.UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b[:])
 }

@@ -24,7 +24,7 @@ func runReplay(args []string, stdout, stderr io.Writer) int {
 	from := fs.String("from", "", "first ingest date to replay, YYYY-MM-DD (default: the oldest)")
 	to := fs.String("to", "", "ingest date to stop before, YYYY-MM-DD (default: none)")
 	specsDir := fs.String("specs", "specs", "the specs directory")
-	runID := fs.String("run-id", "", "the replay's run ID (default: replay-<UTC time>)")
+	runID := fs.String("run-id", "", "the replay's run ID (default: replay-<UTC time>-<random>)")
 	if st, ok := parse(fs, args); !ok {
 		return st
 	}
@@ -60,7 +60,7 @@ func runReplay(args []string, stdout, stderr io.Writer) int {
 	defer release()
 	now := time.Now().UTC()
 	if *runID == "" {
-		*runID = "replay-" + now.Format("20060102T150405Z")
+		*runID = newRunID("replay-", now)
 	}
 	m, err := run.Replay(ctx, run.ReplayOptions{Store: store, Specs: set.Specs, Networks: nets, From: start, To: end, RunID: *runID, Now: now})
 	if m != nil {

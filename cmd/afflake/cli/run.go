@@ -27,7 +27,7 @@ func runRun(args []string, stdout, stderr io.Writer) int {
 	to := fs.String("to", "", "end of the range, exclusive (default: now)")
 	configFile := fs.String("config", config.DefaultFile, "the accounts configuration")
 	specsDir := fs.String("specs", "specs", "the specs directory")
-	runID := fs.String("run-id", "", "the run ID (default: the UTC start time); re-running an ID replaces its files")
+	runID := fs.String("run-id", "", "the run ID (default: the UTC start time and six random hex digits); re-running an ID replaces its files")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	concurrency := fs.Int("concurrency", fetch.DefaultMaxConcurrency, "requests in flight across all networks")
@@ -66,7 +66,7 @@ func runRun(args []string, stdout, stderr io.Writer) int {
 	defer release()
 	now := time.Now().UTC()
 	if *runID == "" {
-		*runID = now.Format("20060102T150405Z")
+		*runID = newRunID("", now)
 	}
 	resolver := config.NewResolver(config.ResolverOptions{})
 	accts, errs := sel.resolve(ctx, resolver, false)

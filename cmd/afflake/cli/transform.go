@@ -37,7 +37,7 @@ func runTransform(args []string, stdout, stderr io.Writer) int {
 	currency := fs.String("currency", "", "the account's currency, for records that carry none (without it, a raw zone body's account's)")
 	timezone := fs.String("timezone", "", "the account's time zone (IANA name), account.timezone in specs")
 	specs := fs.String("specs", "specs", "the specs directory")
-	runID := fs.String("run-id", "", "the run ID in file names and lineage (default: transform-<UTC time>)")
+	runID := fs.String("run-id", "", "the run ID in file names and lineage (default: transform-<UTC time>-<random>)")
 	workers := fs.Int("workers", 0, "bodies mapped in parallel (default: one per CPU)")
 	if st, ok := parse(fs, args); !ok {
 		return st
@@ -89,7 +89,7 @@ func runTransform(args []string, stdout, stderr io.Writer) int {
 	reportSwept(stderr, "transform", store)
 	now := time.Now().UTC()
 	if *runID == "" {
-		*runID = "transform-" + now.Format("20060102T150405Z")
+		*runID = newRunID("transform-", now)
 	}
 	// An interrupt stops the transform: what it staged is removed, and
 	// nothing is left half-written.

@@ -295,3 +295,46 @@ func TestTransformRawZoneAccounts(t *testing.T) {
 		}
 	}
 }
+
+// TestTransformsInOneSecond runs three transforms of the fixture into one
+// lake, as a shell loop does, all within a second or two: each keeps its
+// own files, because default run IDs differ.
+func TestTransformsInOneSecond(t *testing.T) {
+	root := filepath.Join("..", "..", "..")
+	out := t.TempDir()
+	for range 3 {
+		var stdout, stderr bytes.Buffer
+		st := Run([]string{"transform", "--specs", filepath.Join(root, "specs"), "--network", "awin",
+			"--in", filepath.Join(root, "testdata", "awin", "transactions.json"), "--out", out, "--account", "189069"}, &stdout, &stderr)
+		if st != ExitFailed { // the fixture holds records meant for quarantine
+			t.Fatalf("exit %d, want %d\n%s%s", st, ExitFailed, stdout.String(), stderr.String())
+		}
+	}
+	for _, pattern := range []string{
+		"transactions/network=awin/*/transform-*-0.parquet",
+		"tables/awin/*/transform-*-0.parquet",
+		"quarantine/network=awin/*/transform-*.jsonl",
+	} {
+		files, err := filepath.Glob(filepath.Join(out, pattern))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(files) != 3 {
+			t.Errorf("%s: %d files, want 3: %v", pattern, len(files), files)
+		}
+	}
+}
+
+func TestNewRunID(t *testing.T) {
+	now := time.Date(2026, 11, 27, 19, 0, 5, 0, time.FixedZone("CET", 3600))
+	a, b := newRunID("transform-", now), newRunID("transform-", now)
+	if a == b {
+		t.Errorf("two run IDs of one second are both %s", a)
+	}
+	for _, id := range []string{a, b} {
+		rest, ok := strings.CutPrefix(id, "transform-20261127T180005Z-")
+		if !ok || len(rest) != 6 || strings.Trim(rest, "0123456789abcdef") != "" {
+			t.Errorf("run ID %s, want transform-20261127T180005Z- and six hex digits", id)
+		}
+	}
+}
