@@ -219,10 +219,11 @@ func (p *transformProgress) line() string {
 }
 
 func printStats(w io.Writer, network string, st transform.Stats) {
-	fmt.Fprintf(w, "%s: %d bodies (%d unreadable), %d records read = %d rows written + %d quarantined",
-		network, st.Bodies, st.BodiesFailed, st.Records, st.Rows, st.Quarantined)
+	fmt.Fprintf(w, "%s: %s (%d unreadable), %s read = %s written + %d quarantined",
+		network, count(st.Bodies, "body", "bodies"), st.BodiesFailed, count(st.Records, "record", "records"),
+		count(st.Rows, "row", "rows"), st.Quarantined)
 	if st.Rounded > 0 {
-		fmt.Fprintf(w, "; %d amounts rounded to 6 decimals", st.Rounded)
+		fmt.Fprintf(w, "; %s rounded to 6 decimals", count(st.Rounded, "amount", "amounts"))
 	}
 	fmt.Fprintln(w)
 	// Why records were quarantined, most first: the file has each one.
@@ -234,6 +235,14 @@ func printStats(w io.Writer, network string, st transform.Stats) {
 	if rest := st.Quarantined - listed; rest > 0 {
 		fmt.Fprintf(w, "  %d more quarantined for other reasons\n", rest)
 	}
+}
+
+// count is n and the noun, singular for one.
+func count[N int | int64](n N, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }
 
 // body is a response body in a file, with the meta the raw zone keeps
