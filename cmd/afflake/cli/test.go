@@ -59,7 +59,7 @@ func runTest(args []string, stdout, stderr io.Writer) int {
 				for i, g := range r.Goldens {
 					paths[i] = g.Path
 				}
-				fmt.Fprintf(stdout, "wrote %s (%d records)\n", strings.Join(paths, " and "), r.Records)
+				fmt.Fprintf(stdout, "wrote %s (%s)\n", strings.Join(paths, " and "), count(r.Records, "record", "records"))
 				passed++
 			case !r.Passed():
 				for _, g := range r.Goldens {
@@ -73,7 +73,7 @@ func runTest(args []string, stdout, stderr io.Writer) int {
 				}
 				failed++
 			default:
-				fmt.Fprintf(stdout, "ok   %s %s (%d records)\n", name, r.Fixture, r.Records)
+				fmt.Fprintf(stdout, "ok   %s %s (%s)\n", name, r.Fixture, count(r.Records, "record", "records"))
 				passed++
 			}
 		}
