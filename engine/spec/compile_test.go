@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Directories of test specs, absolute: another test changes directory.
@@ -50,6 +51,10 @@ func TestFeaturesCompile(t *testing.T) {
 	set, errs := Load(featuresDir)
 	if len(errs) > 0 {
 		t.Fatal(errs)
+	}
+	// window.lookback and initial default when a spec leaves them out.
+	if sp := set.Specs["csvpaged"]; sp.Lookback != 30*24*time.Hour || sp.Initial != 90*24*time.Hour {
+		t.Errorf("default lookback %v and initial %v, want 720h and 2160h", sp.Lookback, sp.Initial)
 	}
 	var got []string
 	for _, p := range set.Specs["csvpaged"].Query {

@@ -219,26 +219,44 @@ func decodeFields(v cue.Value, n *Network) error {
 			continue
 		}
 		err := fv.Decode(rv.Field(i).Addr().Interface())
-		if ft := rt.Field(i).Type; err != nil && ft.Kind() == reflect.Map && ft.Key().Kind() == reflect.String {
-			// Keep the entries that decode (a mapping's expressions, the
-			// columns), so that their own errors are reported too; the
-			// schema's errors name the others.
-			m := reflect.MakeMap(ft)
-			if it, ierr := fv.Fields(); ierr == nil {
-				for it.Next() {
-					e := reflect.New(ft.Elem())
-					if it.Value().Decode(e.Interface()) == nil {
-						m.SetMapIndex(reflect.ValueOf(it.Selector().Unquoted()).Convert(ft.Key()), e.Elem())
-					}
-				}
-			}
-			rv.Field(i).Set(m)
+		if ft := rt.Field(i).Type; err != nil && stringMap(ft) {
+			rv.Field(i).Set(decodeEntries(fv, ft))
 		}
 		if err != nil && first == nil {
 			first = err
 		}
 	}
 	return first
+}
+
+// stringMap reports whether t is a map with string keys.
+func stringMap(t reflect.Type) bool {
+	return t.Kind() == reflect.Map && t.Key().Kind() == reflect.String
+}
+
+// decodeEntries decodes v into a map of type t entry by entry, keeping
+// the entries that decode (a mapping's expressions, the columns), so that
+// their own errors are reported too; the schema's errors name the others.
+// A broken entry that is itself a map (a table with one bad value) keeps
+// its good entries, so that it is still declared and expressions using
+// it are not reported as using an undeclared name.
+func decodeEntries(v cue.Value, t reflect.Type) reflect.Value {
+	m := reflect.MakeMap(t)
+	it, err := v.Fields()
+	if err != nil {
+		return m
+	}
+	for it.Next() {
+		key := reflect.ValueOf(it.Selector().Unquoted()).Convert(t.Key())
+		e := reflect.New(t.Elem())
+		switch {
+		case it.Value().Decode(e.Interface()) == nil:
+			m.SetMapIndex(key, e.Elem())
+		case stringMap(t.Elem()):
+			m.SetMapIndex(key, decodeEntries(it.Value(), t.Elem()))
+		}
+	}
+	return m
 }
 
 func fieldOrder(v cue.Value) []string {
