@@ -37,17 +37,16 @@ func checkMapping(a *cel.Ast, tables map[string]bool) error {
 	ast.PostOrderVisit(native.Expr(), ast.NewExprVisitor(func(e ast.Expr) {
 		switch e.Kind() {
 		case ast.SelectKind:
-			if sel := e.AsSelect(); !sel.IsTestOnly() && isTables(sel.Operand()) {
-				undeclared(e.ID(), 1, sel.FieldName())
+			if name, ok := tableName(e); ok {
+				undeclared(e.ID(), 1, name)
 			}
 		case ast.CallKind:
 			call := e.AsCall()
 			args := call.Args()
+			if name, ok := tableName(e); ok {
+				undeclared(args[1].ID(), 0, name)
+			}
 			switch {
-			case call.FunctionName() == operators.Index && len(args) == 2 && isTables(args[0]) && args[1].Kind() == ast.LiteralKind:
-				if s, ok := args[1].AsLiteral().(types.String); ok {
-					undeclared(args[1].ID(), 0, string(s))
-				}
 			case call.FunctionName() == "dec" && len(args) > 0 && native.GetType(args[0].ID()) == types.DoubleType:
 				report(args[0].ID(), 0, "dec() of a double: a float has already rounded the amount; pass its text (dec('19.99'), dec(r.amount))")
 			case call.FunctionName() == "timestamp" && !call.IsMemberFunction():
@@ -73,4 +72,87 @@ func tableList(known map[string]bool) string {
 	}
 	sort.Strings(names)
 	return strings.Join(names, ", ")
+}
+
+// Results is what a mapping expression can give, as far as the spec tells
+// before any record is read: the string literals it returns and the
+// tables whose values it returns through lookup(). What other parts of
+// the expression give (a field of the record, a function's result) is
+// known per record only.
+type Results struct {
+	Literals []Literal
+	Tables   []string // in the order they appear, each once
+}
+
+// Literal is a string an expression returns, at its place in the source.
+type Literal struct {
+	Value        string
+	Line, Column int
+}
+
+// ResultsOf compiles src in env and walks the places its result comes
+// from: both branches of a conditional, every argument of coalesce(), the
+// value of when(), and a lookup()'s table and default.
+func ResultsOf(env *cel.Env, src string) (Results, error) {
+	a, err := Compile(env, src)
+	if err != nil {
+		return Results{}, err
+	}
+	native := a.NativeRep()
+	info := native.SourceInfo()
+	var res Results
+	seen := map[string]bool{}
+	var walk func(e ast.Expr)
+	walk = func(e ast.Expr) {
+		switch e.Kind() {
+		case ast.LiteralKind:
+			if s, ok := e.AsLiteral().(types.String); ok {
+				loc := info.GetStartLocation(e.ID())
+				res.Literals = append(res.Literals, Literal{Value: string(s), Line: loc.Line(), Column: loc.Column()})
+			}
+		case ast.CallKind:
+			call := e.AsCall()
+			args := call.Args()
+			switch name := call.FunctionName(); {
+			case name == operators.Conditional && len(args) == 3:
+				walk(args[1])
+				walk(args[2])
+			case name == "coalesce" && !call.IsMemberFunction():
+				for _, a := range args {
+					walk(a)
+				}
+			case name == "when" && !call.IsMemberFunction() && len(args) == 2:
+				walk(args[1])
+			case name == "lookup" && !call.IsMemberFunction() && len(args) >= 2:
+				if t, ok := tableName(args[0]); ok && !seen[t] {
+					seen[t] = true
+					res.Tables = append(res.Tables, t)
+				}
+				if len(args) == 3 {
+					walk(args[2])
+				}
+			}
+		}
+	}
+	walk(native.Expr())
+	return res, nil
+}
+
+// tableName is the name of the table e reads: tables.x or tables['x'].
+func tableName(e ast.Expr) (string, bool) {
+	switch e.Kind() {
+	case ast.SelectKind:
+		if sel := e.AsSelect(); !sel.IsTestOnly() && isTables(sel.Operand()) {
+			return sel.FieldName(), true
+		}
+	case ast.CallKind:
+		call := e.AsCall()
+		args := call.Args()
+		if call.FunctionName() == operators.Index && len(args) == 2 && isTables(args[0]) && args[1].Kind() == ast.LiteralKind {
+			if s, ok := args[1].AsLiteral().(types.String); ok {
+				return string(s), true
+			}
+		}
+	}
+	return "", false
 }

@@ -103,3 +103,41 @@ func TestDecOfDouble(t *testing.T) {
 		}
 	}
 }
+
+// TestResultsOf checks what an expression is known to give before any
+// record is read: the string literals at its result's places (columns
+// 0-based) and the tables it returns values of, and nothing of the
+// strings and tables it only tests or transforms.
+func TestResultsOf(t *testing.T) {
+	env, err := NewEnv(RecordScope, time.UTC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for src, want := range map[string]string{
+		"'paid'":                          "1:0 paid",
+		"r.s":                             "",
+		"lower(r.s)":                      "",
+		"r.s == 'x' ? 'paid' : 'pending'": "1:13 paid; 1:22 pending",
+		"lookup(tables.status, r.s)":      "tables status",
+		"r.paid == true ? 'paid' : lookup(tables['st'], lower(r.s), 'pending')":                 "1:17 paid; 1:59 pending; tables st",
+		"coalesce(lookup(tables.a, r.x, null), when(r.y == 'z', 'new'), lookup(tables.a, r.z))": "1:55 new; tables a",
+		"upper(lookup(tables.a, r.x))": "",
+		"lookup(tables.a, 'on_hold')":  "tables a",
+	} {
+		res, err := ResultsOf(env, src)
+		if err != nil {
+			t.Errorf("%q: %v", src, err)
+			continue
+		}
+		var parts []string
+		for _, l := range res.Literals {
+			parts = append(parts, fmt.Sprintf("%d:%d %s", l.Line, l.Column, l.Value))
+		}
+		if len(res.Tables) > 0 {
+			parts = append(parts, "tables "+strings.Join(res.Tables, " "))
+		}
+		if got := strings.Join(parts, "; "); got != want {
+			t.Errorf("%q: got %q, want %q", src, got, want)
+		}
+	}
+}

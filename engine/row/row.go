@@ -17,6 +17,13 @@ import (
 // Statuses are the normalised values of Unified.Status.
 var Statuses = []string{"pending", "approved", "declined", "paid"}
 
+// CustomerTypes are the values of Unified.CustomerType.
+var CustomerTypes = []string{"new", "existing"}
+
+// Enums are the values of the unified columns whose values are a closed
+// set, by column.
+var Enums = map[string][]string{"status": Statuses, "customer_type": CustomerTypes}
+
 // ValidStatus reports whether s is a normalised status.
 func ValidStatus(s string) bool {
 	switch s {

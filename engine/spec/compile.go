@@ -3,8 +3,10 @@ package spec
 import (
 	"encoding/xml"
 	"fmt"
+	"maps"
 	"os"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -327,6 +329,7 @@ func (c *compiler) compileRecord() {
 		sp.Cols = append(sp.Cols, cc)
 	}
 	known := map[string]bool{}
+	checkedTables := map[string]bool{}
 	for _, f := range row.Fields {
 		known[f.Name] = true
 		src, ok := sp.Transaction[f.Name]
@@ -347,6 +350,9 @@ func (c *compiler) compileRecord() {
 		}
 		fp.Prog = p
 		sp.Fields = append(sp.Fields, fp)
+		if allowed, ok := row.Enums[f.Name]; ok {
+			c.checkValues(site, f.Name, src, allowed, checkedTables)
+		}
 	}
 	for name := range sp.Transaction {
 		if !known[name] {
@@ -356,6 +362,40 @@ func (c *compiler) compileRecord() {
 	if len(c.errs) == 0 {
 		if err := sp.Record.Build(); err != nil {
 			c.fail("", err.Error())
+		}
+	}
+}
+
+// checkValues reports the values the expression src of the unified
+// column at site can give that are not allowed there: a string literal it
+// returns, at its place, and a value of a table it looks up, at the table's
+// entry (each table once, in checked). Such a value would send every
+// record that meets it to quarantine.
+func (c *compiler) checkValues(site, column, src string, allowed []string, checked map[string]bool) {
+	res, err := expr.ResultsOf(c.envs[expr.RecordScope], src)
+	if err != nil {
+		return // reported when the expression was compiled
+	}
+	want := fmt.Sprintf("want one of %s", strings.Join(allowed, ", "))
+	var bad []expr.Issue
+	for _, l := range res.Literals {
+		if !slices.Contains(allowed, l.Value) {
+			bad = append(bad, expr.Issue{Line: l.Line, Column: l.Column, Message: fmt.Sprintf("%q is not a %s: %s", l.Value, column, want)})
+		}
+	}
+	if len(bad) > 0 {
+		c.celError(site, 0, &expr.CompileError{Issues: bad})
+	}
+	for _, name := range res.Tables {
+		if checked[name] {
+			continue
+		}
+		checked[name] = true
+		keys := slices.Sorted(maps.Keys(c.spec.Tables[name]))
+		for _, k := range keys {
+			if v := c.spec.Tables[name][k]; !slices.Contains(allowed, v) {
+				c.fail("tables."+quote(name)+"."+quote(k), fmt.Sprintf("%q is not a %s: %s (%s returns this table's values)", v, column, want, site))
+			}
 		}
 	}
 }
