@@ -329,7 +329,6 @@ func (c *compiler) compileRecord() {
 		sp.Cols = append(sp.Cols, cc)
 	}
 	known := map[string]bool{}
-	checkedTables := map[string]bool{}
 	for _, f := range row.Fields {
 		known[f.Name] = true
 		src, ok := sp.Transaction[f.Name]
@@ -351,7 +350,7 @@ func (c *compiler) compileRecord() {
 		fp.Prog = p
 		sp.Fields = append(sp.Fields, fp)
 		if allowed, ok := row.Enums[f.Name]; ok {
-			c.checkValues(site, f.Name, src, allowed, checkedTables)
+			c.checkValues(site, f.Name, src, allowed)
 		}
 	}
 	for name := range sp.Transaction {
@@ -369,9 +368,9 @@ func (c *compiler) compileRecord() {
 // checkValues reports the values the expression src of the unified
 // column at site can give that are not allowed there: a string literal it
 // returns, at its place, and a value of a table it looks up, at the table's
-// entry (each table once, in checked). Such a value would send every
-// record that meets it to quarantine.
-func (c *compiler) checkValues(site, column, src string, allowed []string, checked map[string]bool) {
+// entry. Such a value would send every record that meets it to
+// quarantine.
+func (c *compiler) checkValues(site, column, src string, allowed []string) {
 	res, err := expr.ResultsOf(c.envs[expr.RecordScope], src)
 	if err != nil {
 		return // reported when the expression was compiled
@@ -387,10 +386,6 @@ func (c *compiler) checkValues(site, column, src string, allowed []string, check
 		c.celError(site, 0, &expr.CompileError{Issues: bad})
 	}
 	for _, name := range res.Tables {
-		if checked[name] {
-			continue
-		}
-		checked[name] = true
 		keys := slices.Sorted(maps.Keys(c.spec.Tables[name]))
 		for _, k := range keys {
 			if v := c.spec.Tables[name][k]; !slices.Contains(allowed, v) {
