@@ -57,9 +57,9 @@ type Job struct {
 	// Rows receives the unified rows; nil means Sink. A run sends them
 	// to change detection instead of straight to the lake.
 	Rows RowWriter
-	// Progress, when set, is called with the counts so far each time a
-	// batch of records (or a body that could not be read) is done, from
-	// one goroutine: it must be quick.
+	// Progress, when set, is called with the counts so far (Counts: no
+	// errors, no reasons) each time a batch of records (or a body that
+	// could not be read) is done, from one goroutine: it must be quick.
 	Progress func(Stats)
 }
 
@@ -121,6 +121,13 @@ func (s *Stats) Add(o Stats) {
 	for r, n := range o.Reasons {
 		s.addReason(r, n)
 	}
+}
+
+// Counts is s without its errors and reasons: the numbers alone, which
+// share nothing with s.
+func (s Stats) Counts() Stats {
+	s.Errors, s.Reasons = nil, nil
+	return s
 }
 
 // TopReasons are the n reasons that quarantined the most records, most
@@ -266,7 +273,7 @@ func Stream(ctx context.Context, job Job, in <-chan Input) (Stats, error) {
 	for b := range out {
 		st.Add(b.stats)
 		if job.Progress != nil {
-			job.Progress(st)
+			job.Progress(st.Counts())
 		}
 		if sinkErr != nil {
 			continue // drain

@@ -163,7 +163,7 @@ func transformBodies(ctx context.Context, store storage.Store, job transform.Job
 	for _, g := range groups {
 		job.Account = g.acct
 		if progress != nil {
-			done := st
+			done := st.Counts()
 			job.Progress = func(s transform.Stats) {
 				s.Add(done)
 				progress(s)

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"compress/gzip"
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -14,7 +15,10 @@ import (
 
 	"github.com/afflake/afflake/engine/decimal"
 	"github.com/afflake/afflake/engine/lake/duckdb"
+	"github.com/afflake/afflake/engine/mapping"
+	"github.com/afflake/afflake/engine/spec"
 	"github.com/afflake/afflake/engine/spectest"
+	"github.com/afflake/afflake/engine/storage"
 	"github.com/afflake/afflake/engine/transform"
 )
 
@@ -336,5 +340,44 @@ func TestNewRunID(t *testing.T) {
 		if !ok || len(rest) != 6 || strings.Trim(rest, "0123456789abcdef") != "" {
 			t.Errorf("run ID %s, want transform-20261127T180005Z- and six hex digits", id)
 		}
+	}
+}
+
+// TestTransformProgressOfGroups maps the fixture as two accounts' bodies
+// with a progress callback, as a terminal does: the progress counts go on
+// across the groups, and the summary's reasons still add up to the
+// records quarantined.
+func TestTransformProgressOfGroups(t *testing.T) {
+	root := filepath.Join("..", "..", "..")
+	set, errs := spec.LoadNetworks(filepath.Join(root, "specs"), "awin")
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	file := filepath.Join(root, "testdata", "awin", "transactions.json")
+	in := transform.Input{Ref: file, Read: func() ([]byte, error) { return os.ReadFile(file) }}
+	var groups []accountGroup
+	for _, id := range []string{"1", "2"} {
+		groups = append(groups, accountGroup{acct: mapping.Account{ID: id, Currency: "GBP", Extra: map[string]string{}}, inputs: []transform.Input{in}})
+	}
+	store, err := storage.Local(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var last transform.Stats
+	job := transform.Job{Spec: set.Specs["awin"], RunID: "t", FetchedAt: time.Now(), Workers: 1,
+		Progress: func(s transform.Stats) { last = s }}
+	st, _, err := transformBodies(context.Background(), store, job, groups, func(string, error) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var reasons int64
+	for _, n := range st.Reasons {
+		reasons += n
+	}
+	if st.Records != 16 || st.Quarantined != 6 || reasons != st.Quarantined {
+		t.Errorf("%d records, %d quarantined, reasons for %d; want 16, 6, 6", st.Records, st.Quarantined, reasons)
+	}
+	if last.Records != 16 || last.Quarantined != 6 || last.Bodies != 2 {
+		t.Errorf("last progress: %d bodies, %d records, %d quarantined; want 2, 16, 6", last.Bodies, last.Records, last.Quarantined)
 	}
 }
