@@ -112,15 +112,12 @@ func Records(root gjson.Result, path string) (gjson.Result, error) {
 // Status"), or what that value is ("data is null"). Only plain dotted
 // paths are followed.
 func pathHint(root gjson.Result, path string) string {
-	var segs []string
-	if path != "" {
-		segs = strings.Split(path, ".")
+	segs, ok := plainPath(path)
+	if !ok {
+		return ""
 	}
 	cur, at := root, "the body"
 	for i, seg := range segs {
-		if seg == "" || strings.ContainsAny(seg, `\*?#|@!=<>%`) {
-			return ""
-		}
 		if !cur.IsObject() {
 			break
 		}
@@ -175,8 +172,9 @@ type Doc struct {
 	// pagination and error expressions see as body.
 	Root gjson.Result
 	// UTF8 reports that Root is all valid UTF-8, and so are the
-	// records: strings read from them need no check of their own. A
-	// CSV or XML body is always converted to valid UTF-8.
+	// records: strings read from them need no check of their own. An
+	// XML body is always converted to valid UTF-8; a CSV body keeps
+	// bytes that are not.
 	UTF8   bool
 	path   string
 	unwind []string

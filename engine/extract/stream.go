@@ -41,11 +41,11 @@ const maxEnvelope = 1 << 20
 // record array, the runs of records that make its parts, how many
 // records the array holds, and whether the body is valid UTF-8.
 type Plan struct {
-	// A part is prefix, open, a run of records, close and suffix: for
-	// JSON, the text around the record array and its brackets; for CSV,
+	// A part is prefix, a run of records and suffix, with the record
+	// array's brackets around the run in JSON. For JSON, prefix and
+	// suffix are the text around the record array; for CSV, prefix is
 	// the header line.
 	prefix, suffix []byte
-	open, close    string
 	csv            rune // the delimiter of a CSV body, 0 for JSON
 	parts          []span
 	cur            span  // the run being planned
@@ -98,12 +98,11 @@ func Scan(r io.Reader, resp spec.Response, size int) (*Plan, error) {
 	if resp.Format == "csv" {
 		return s.scanCSV(csvDelim(resp), size)
 	}
-	p := &Plan{UTF8: true, open: "[", close: "]"}
+	p := &Plan{UTF8: true}
 	prefixAt := int64(s.pos)
-	prefix, err := s.walk(resp.Records, func(rec []byte, utf8ok bool, off int64) error {
+	prefix, err := s.walk(resp.Records, func(rec []byte, utf8ok bool, off int64) {
 		p.UTF8 = p.UTF8 && utf8ok
 		p.plan(off, off+int64(len(rec)), size)
-		return nil
 	})
 	if err != nil {
 		return nil, err
@@ -181,7 +180,10 @@ func (p *Plan) Parts(r io.Reader, resp spec.Response, fn func(part []byte, first
 	for _, sp := range p.parts {
 		n := max(sp.end-sp.start, 0)
 		part := make([]byte, 0, int64(len(p.prefix)+2+len(p.suffix))+n)
-		part = append(append(part, p.prefix...), p.open...)
+		part = append(part, p.prefix...)
+		if p.csv == 0 {
+			part = append(part, '[')
+		}
 		if sp.start >= 0 {
 			// Skip to the span, then take it.
 			for s.off+int64(s.pos) < sp.start {
@@ -200,7 +202,10 @@ func (p *Plan) Parts(r io.Reader, resp spec.Response, fn func(part []byte, first
 				s.pos += k
 			}
 		}
-		part = append(append(part, p.close...), p.suffix...)
+		if p.csv == 0 {
+			part = append(part, ']')
+		}
+		part = append(part, p.suffix...)
 		if err := fn(part, sp.first); err != nil {
 			return err
 		}
@@ -221,8 +226,8 @@ var maxRecord = 64 << 20
 
 // Read returns the record view of a part Parts gave. The part was
 // checked by Scan: a JSON part is not checked again, nor copied (the
-// view references it), and the view's UTF8 is the body's; a CSV part is
-// converted as CSV converts a body.
+// view references it); a CSV part is converted as CSV converts a body.
+// The view's UTF8 is the body's, as Scan found it.
 func (p *Plan) Read(part []byte, resp spec.Response) (Doc, error) {
 	doc := Doc{path: resp.Records, UTF8: p.UTF8}
 	if p.csv != 0 {
@@ -233,7 +238,7 @@ func (p *Plan) Read(part []byte, resp spec.Response) (Doc, error) {
 		if err != nil {
 			return doc, err
 		}
-		part, doc.UTF8 = conv, utf8.Valid(conv)
+		part = conv
 	}
 	doc.Root = gjson.Parse(unsafe.String(unsafe.SliceData(part), len(part)))
 	return doc, nil
@@ -273,7 +278,7 @@ func (s *stream) scanCSV(delim rune, size int) (*Plan, error) {
 			return nil, err
 		}
 		// The converted row is UTF-8 when its values are: CSV keeps
-		// bytes that are not.
+		// bytes that are not (a name of the header is made UTF-8).
 		for _, f := range rec[:min(len(rec), keys)] {
 			p.UTF8 = p.UTF8 && utf8.ValidString(f)
 		}
@@ -569,7 +574,7 @@ func (s *stream) key() (k string, plain bool, err error) {
 // walk follows path to the record array, calls rec with each record,
 // whether it is valid UTF-8 and its body offset, and returns the text
 // before the array. pos is then after the array.
-func (s *stream) walk(path string, rec func(rec []byte, utf8ok bool, off int64) error) ([]byte, error) {
+func (s *stream) walk(path string, rec func(rec []byte, utf8ok bool, off int64)) ([]byte, error) {
 	segs, _ := plainPath(path)
 	// The text before the array is kept in the window as it is read.
 	s.keepAbs = s.off + int64(s.pos)
@@ -637,9 +642,7 @@ func (s *stream) walk(path string, rec func(rec []byte, utf8ok bool, off int64) 
 		if err != nil {
 			return nil, err
 		}
-		if err := rec(v, u, s.off+int64(s.pos-len(v))); err != nil {
-			return nil, err
-		}
+		rec(v, u, s.off+int64(s.pos-len(v)))
 		c, ok = s.peek()
 		switch {
 		case ok && c == ',':

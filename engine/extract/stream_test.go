@@ -135,6 +135,7 @@ func TestStreamMatchesRead(t *testing.T) {
 		{"csv, semicolons and a mark", []byte("\xef\xbb\xbfid;name\r\n1;a\r\n2;b;\r\n"), spec.Response{Format: "csv", Delimiter: ";"}},
 		{"csv, latin-1", []byte("id,name\n1,Caf\xe9\n2,M\xfcller\n"), spec.Response{Format: "csv", Charset: "windows-1252"}},
 		{"csv, not UTF-8", []byte("id,name\n1,Caf\xe9\n2,ok\n"), spec.Response{Format: "csv"}},
+		{"csv, header not UTF-8", []byte("id,caf\xe9\n1,ok\n2,fine\n"), spec.Response{Format: "csv"}},
 		{"csv, header only", []byte("id,name\n"), spec.Response{Format: "csv"}},
 		{"csv, empty", []byte("\n\n"), spec.Response{Format: "csv"}},
 		{"csv, white space only", []byte("  \n\u00a0 \n\t"), spec.Response{Format: "csv"}},

@@ -790,7 +790,7 @@ func (m *Mapper) set(u *row.Unified, id fieldID, f row.Field, v value) error {
 	case fPaidAt:
 		u.PaidAt = m.timePtr(v.t)
 	case fStatus:
-		if !row.ValidStatus(s) {
+		if !slices.Contains(row.Statuses, s) {
 			return fmt.Errorf("%q is not one of %s", s, strings.Join(row.Statuses, ", "))
 		}
 		u.Status = s
@@ -806,8 +806,8 @@ func (m *Mapper) set(u *row.Unified, id fieldID, f row.Field, v value) error {
 		}
 		u.Currency = s
 	case fCustomerType:
-		if s != "new" && s != "existing" {
-			return fmt.Errorf("%q is not new or existing", s)
+		if !slices.Contains(row.CustomerTypes, s) {
+			return fmt.Errorf("%q is not one of %s", s, strings.Join(row.CustomerTypes, ", "))
 		}
 		u.CustomerType = m.strPtr(s)
 	case fDevice:

@@ -24,15 +24,6 @@ var CustomerTypes = []string{"new", "existing"}
 // set, by column.
 var Enums = map[string][]string{"status": Statuses, "customer_type": CustomerTypes}
 
-// ValidStatus reports whether s is a normalised status.
-func ValidStatus(s string) bool {
-	switch s {
-	case "pending", "approved", "declined", "paid":
-		return true
-	}
-	return false
-}
-
 // Unified is one version of one transaction. Pointer fields are optional
 // columns; nil is null. Amounts are decimal(18,6), times UTC.
 type Unified struct {

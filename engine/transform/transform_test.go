@@ -36,6 +36,16 @@ func awinSpec(tb testing.TB) *spec.Spec {
 	return set.Specs["awin"]
 }
 
+// awinFixture is the project's awin fixture body.
+func awinFixture(tb testing.TB) []byte {
+	tb.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "awin", "transactions.json"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return b
+}
+
 // TestEachMatchesExtract checks that the workers' one-pass reading of a
 // record array yields the records extract.Each yields.
 func TestEachMatchesExtract(t *testing.T) {
@@ -116,10 +126,7 @@ func checkEach(t *testing.T, sp *spec.Spec, src string) {
 // body are written.
 func TestInvalidUTF8Quarantined(t *testing.T) {
 	sp := awinSpec(t)
-	fixture, err := os.ReadFile(filepath.Join("..", "..", "testdata", "awin", "transactions.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	fixture := awinFixture(t)
 	good := gjson.GetBytes(fixture, "0").Raw
 	set1 := func(path, value string) string {
 		out, err := sjsonSetRaw(good, path, value)
@@ -227,10 +234,7 @@ func TestStatsReasons(t *testing.T) {
 // cancellation and leaves nothing in the lake once its sink is aborted.
 func TestProgressAndCancel(t *testing.T) {
 	sp := awinSpec(t)
-	fixture, err := os.ReadFile(filepath.Join("..", "..", "testdata", "awin", "transactions.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	fixture := awinFixture(t)
 	good := gjson.GetBytes(fixture, "0").Raw
 	// Three bodies of 600 records each: several batches apiece.
 	body := "[" + strings.TrimSuffix(strings.Repeat(good+",", 600), ",") + "]"
@@ -427,10 +431,7 @@ func TestStreamedCSV(t *testing.T) {
 // valid JSON writes nothing while the other bodies are written.
 func TestStreamedBodies(t *testing.T) {
 	sp := awinSpec(t)
-	fixture, err := os.ReadFile(filepath.Join("..", "..", "testdata", "awin", "transactions.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	fixture := awinFixture(t)
 	// The fixture's records, quarantined ones included, 40 times over,
 	// each copy with ids of its own.
 	var recs []string
@@ -543,10 +544,7 @@ func (f readerFunc) Read(p []byte) (int, error) { return f(p) }
 // not watch the context (a fetch handing pages over) is never blocked.
 func TestStopDrainsInput(t *testing.T) {
 	sp := awinSpec(t)
-	body, err := os.ReadFile(filepath.Join("..", "..", "testdata", "awin", "transactions.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	body := awinFixture(t)
 	store, err := storage.Local(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
