@@ -3,7 +3,7 @@ GO      ?= go
 BIN     := bin/afflake
 LAKE    ?= ./lake
 
-.PHONY: all build test unit purego vet lint cue-vet validate spec-test demo bench bench-go docs docs-check clean
+.PHONY: all build test unit purego vet lint cue-vet validate spec-test demo bench bench-go duckdb docs docs-check clean
 
 all: build
 
@@ -54,6 +54,18 @@ bench: build bench-go
 	bin/afflake-bench gen -pages $(BENCH_PAGES) -per-page 2000 $(BENCH_GEN) -out bench/awin
 	rm -rf bench/lake
 	bin/afflake-bench run -in bench/awin -- $(BIN) transform --network awin --in bench/awin --out bench/lake --account 189069 --run-id bench
+	@# The baseline: DuckDB mapping the same pages, one table at a time.
+	@if $(MAKE) -s duckdb; then \
+	  for t in unified table; do \
+	    bin/afflake-bench run -label "duckdb $$t" -in bench/awin -- node $(DUCKDB)/mapping.mjs $$t bench/awin bench/duckdb-$$t.parquet; \
+	  done; \
+	else echo "DuckDB baseline skipped: it needs node and npm"; fi
+
+# DuckDB's npm package: the tests' independent Parquet reader and the
+# benchmark's baseline.
+DUCKDB := engine/lake/testdata/duckdb
+duckdb:
+	@[ -d $(DUCKDB)/node_modules ] || { command -v npm >/dev/null && npm ci --prefix $(DUCKDB) --no-audit --no-fund --loglevel=error; }
 
 bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem ./engine/mapping/ ./engine/lake/

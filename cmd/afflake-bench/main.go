@@ -1,6 +1,7 @@
 // Command afflake-bench measures the transform: `gen` writes Awin-shaped
-// response pages, `run` runs a command and reports its wall time,
-// records/s, MB/s and peak RSS.
+// response pages, `run` runs a command (afflake transform, or the DuckDB
+// baseline) and reports its wall time, records/s, MB/s, peak RSS and CPU
+// time per record.
 package main
 
 import (
@@ -71,6 +72,7 @@ var recordsRe = regexp.MustCompile(`(\d+) records read`)
 func run(args []string) error {
 	fs := flag.NewFlagSet("run", flag.ExitOnError)
 	in := fs.String("in", "bench/awin", "the input directory, to compute MB/s")
+	label := fs.String("label", "transform", "what the summary line calls the command")
 	_ = fs.Parse(args)
 	argv := fs.Args()
 	if len(argv) == 0 {
@@ -124,8 +126,8 @@ func run(args []string) error {
 	if own > 0 {
 		ownMem = fmt.Sprintf(" (own memory %.0f MiB)", float64(own)/1024)
 	}
-	fmt.Printf("transform: %d records, %.1f MB in %.2f s: %.0f records/s, %.1f MB/s, peak RSS %.0f MiB%s, CPU %.1f µs/record\n",
-		records, float64(inBytes)/1e6, wall.Seconds(), float64(records)/wall.Seconds(), float64(inBytes)/1e6/wall.Seconds(), rss, ownMem,
+	fmt.Printf("%s: %d records, %.1f MB in %.2f s: %.0f records/s, %.1f MB/s, peak RSS %.0f MiB%s, CPU %.1f µs/record\n",
+		*label, records, float64(inBytes)/1e6, wall.Seconds(), float64(records)/wall.Seconds(), float64(inBytes)/1e6/wall.Seconds(), rss, ownMem,
 		cpu.Seconds()*1e6/float64(max(records, 1)))
 	return nil
 }
