@@ -347,9 +347,16 @@ func (c *compiler) compileRecord() {
 			c.failAt(site, 0, fmt.Sprintf("expression yields %s, %s is %s", p.Output, f.Name, f.Kind))
 			continue
 		}
+		allowed, enum := row.Enums[f.Name]
+		if enum && (p.Output.IsExactType(cel.IntType) || p.Output.IsExactType(expr.NumberType)) {
+			// A string column takes a number (ids), but a number is
+			// never one of a closed set's words.
+			c.failAt(site, 0, fmt.Sprintf("expression yields %s, %s is one of %s", p.Output, f.Name, strings.Join(allowed, ", ")))
+			continue
+		}
 		fp.Prog = p
 		sp.Fields = append(sp.Fields, fp)
-		if allowed, ok := row.Enums[f.Name]; ok {
+		if enum {
 			c.checkValues(site, f.Name, src, allowed)
 		}
 	}
