@@ -64,37 +64,40 @@ func (r *Result) Passed() bool {
 	return true
 }
 
-// Account reads testdata/<network>/account.json ({"id", "currency", …});
-// without one the account is "fixture" with no currency.
+// AccountFile is the file of a fixtures directory that names the account
+// its bodies belong to: {"id": "42", "currency": "EUR", …}, other keys
+// being the account's configuration (timezone).
+const AccountFile = "account.json"
+
+// Account reads dir's AccountFile; without one the account is "fixture"
+// with no currency.
 func Account(dir string) (mapping.Account, error) {
-	acct := mapping.Account{ID: "fixture"}
-	b, err := os.ReadFile(filepath.Join(dir, "account.json"))
+	acct, _, err := ReadAccount(dir)
+	if acct.ID == "" {
+		acct.ID = "fixture"
+	}
+	return acct, err
+}
+
+// ReadAccount reads dir's AccountFile; ok is false when dir has none.
+func ReadAccount(dir string) (acct mapping.Account, ok bool, err error) {
+	path := filepath.Join(dir, AccountFile)
+	b, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
-		return acct, nil
+		return acct, false, nil
 	}
 	if err != nil {
-		return acct, err
+		return acct, false, err
 	}
 	var raw map[string]string
 	if err := json.Unmarshal(b, &raw); err != nil {
-		return acct, fmt.Errorf("%s: %w", filepath.Join(dir, "account.json"), err)
+		return acct, false, fmt.Errorf("%s: %w", path, err)
 	}
-	acct.Extra = map[string]string{}
-	for k, v := range raw {
-		switch k {
-		case "id":
-			acct.ID = v
-		case "currency":
-			acct.Currency = v
-		default:
-			acct.Extra[k] = v
-		}
-	}
-	return acct, nil
+	return mapping.AccountOf(raw["id"], raw), true, nil
 }
 
 // Fixtures lists the body files in dir: *.json, *.csv and *.xml, other
-// than account.json.
+// than AccountFile.
 func Fixtures(dir string) ([]string, error) {
 	var out []string
 	for _, ext := range []string{"json", "csv", "xml", "txt"} {
@@ -103,7 +106,7 @@ func Fixtures(dir string) ([]string, error) {
 			return nil, err
 		}
 		for _, f := range m {
-			if filepath.Base(f) != "account.json" {
+			if filepath.Base(f) != AccountFile {
 				out = append(out, f)
 			}
 		}

@@ -39,7 +39,7 @@ func runTest(args []string, stdout, stderr io.Writer) int {
 		}
 		dir := filepath.Join(*testdata, name)
 		if _, err := os.Stat(dir); err != nil {
-			fmt.Fprintf(stdout, "FAIL %s: no fixtures (%s)\n", name, dir)
+			fmt.Fprintf(stdout, "FAIL %s: no fixtures (%s): store response bodies there, then run afflake test --update %s to write their golden rows\n", name, dir, name)
 			failed++
 			continue
 		}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/afflake/afflake/engine/lake"
 	"github.com/afflake/afflake/engine/mapping"
+	"github.com/afflake/afflake/engine/spectest"
 	"github.com/afflake/afflake/engine/storage"
 	"github.com/afflake/afflake/engine/transform"
 )
@@ -33,7 +34,7 @@ func runTransform(args []string, stdout, stderr io.Writer) int {
 	network := fs.String("network", "", "the network whose spec maps the bodies (required)")
 	in := fs.String("in", "", "a response body, or a directory of them (.json, .csv, .xml, optionally gzipped) (required)")
 	out := fs.String("out", "", "the lake directory to write (required)")
-	account := fs.String("account", "unknown", "the account the bodies belong to (without it, a raw zone body's own, from its .meta.json)")
+	account := fs.String("account", "unknown", "the account the bodies belong to (without it, a raw zone body's own, from its .meta.json, or the account of a fixtures directory, from the account.json beside the bodies)")
 	currency := fs.String("currency", "", "the account's currency, for records that carry none (without it, a raw zone body's account's)")
 	timezone := fs.String("timezone", "", "the account's time zone (IANA name), account.timezone in specs")
 	specs := fs.String("specs", "specs", "the specs directory")
@@ -70,7 +71,8 @@ func runTransform(args []string, stdout, stderr io.Writer) int {
 		return ExitUsage
 	}
 	// The account of the bodies: --account, else each body's own, as
-	// the raw zone's meta keeps it; --currency and --timezone override.
+	// the raw zone's meta or a fixtures directory's account.json keeps
+	// it; --currency and --timezone override.
 	groups := accountGroups(bodies, given["account"], *account)
 	for i := range groups {
 		a := &groups[i].acct
@@ -130,15 +132,23 @@ type accountGroup struct {
 }
 
 // accountGroups groups bodies by account: all under id when given (or
-// when a body has no meta), else by the account each body's meta names,
-// with its configuration, in the order the accounts first appear.
+// when a body has neither meta nor account file), else by the account each
+// body's meta or account file names, with its configuration, in the order
+// the accounts first appear.
 func accountGroups(bodies []body, given bool, id string) []accountGroup {
 	var groups []accountGroup
 	at := map[string]int{}
 	for _, b := range bodies {
 		acct := mapping.AccountOf(id, nil)
-		if !given && b.meta != nil && b.meta.AccountID != "" {
+		switch {
+		case given:
+		case b.meta != nil && b.meta.AccountID != "":
 			acct = mapping.AccountOf(b.meta.AccountID, b.meta.Account)
+		case b.acct != nil:
+			acct = *b.acct
+			if acct.ID == "" {
+				acct.ID = id
+			}
 		}
 		i, ok := at[acct.ID]
 		if !ok {
@@ -246,10 +256,12 @@ func count[N int | int64](n N, one, many string) string {
 }
 
 // body is a response body in a file, with the meta the raw zone keeps
-// beside it, if any.
+// beside it, if any, and the account of a fixtures directory, from the
+// account file beside it, if any.
 type body struct {
 	input transform.Input
 	meta  *lake.RawMeta
+	acct  *mapping.Account
 }
 
 // bodyFiles lists the response bodies at path: a file, or every body
@@ -268,7 +280,7 @@ func bodyFiles(path string) ([]body, error) {
 				return err
 			}
 			name := d.Name()
-			if d.IsDir() || strings.HasSuffix(strings.ToLower(name), ".meta.json") {
+			if d.IsDir() || strings.HasSuffix(strings.ToLower(name), ".meta.json") || name == spectest.AccountFile {
 				return nil
 			}
 			if isBody(name) {
@@ -285,6 +297,7 @@ func bodyFiles(path string) ([]body, error) {
 	}
 	sort.Strings(files)
 	bodies := make([]body, len(files))
+	accounts := map[string]*mapping.Account{} // by directory
 	for i, f := range files {
 		f := f
 		size, err := bodySize(f)
@@ -304,7 +317,21 @@ func bodyFiles(path string) ([]body, error) {
 			// A body from a lake's raw zone was received when its
 			// meta says, not when it is transformed.
 			bodies[i].input.FetchedAt = bodies[i].meta.Received()
+			continue
 		}
+		dir := filepath.Dir(f)
+		acct, seen := accounts[dir]
+		if !seen {
+			a, ok, err := spectest.ReadAccount(dir)
+			if err != nil {
+				return nil, err
+			}
+			if ok {
+				acct = &a
+			}
+			accounts[dir] = acct
+		}
+		bodies[i].acct = acct
 	}
 	return bodies, nil
 }
