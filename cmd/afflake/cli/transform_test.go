@@ -32,13 +32,9 @@ func TestTransformFixturesReadByDuckDB(t *testing.T) {
 	for _, network := range []string{"awin", "impact", "cj"} {
 		t.Run(network, func(t *testing.T) {
 			dir := filepath.Join(root, "testdata", network)
-			var acct struct{ ID, Currency string }
-			b, err := os.ReadFile(filepath.Join(dir, "account.json"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := json.Unmarshal(b, &acct); err != nil {
-				t.Fatal(err)
+			acct, ok, err := spectest.ReadAccount(dir)
+			if !ok || err != nil {
+				t.Fatalf("%s: no account (%v)", dir, err)
 			}
 			out := t.TempDir()
 			var stdout, stderr bytes.Buffer
