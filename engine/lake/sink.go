@@ -62,9 +62,9 @@ type Rejected struct {
 
 // Output is one file a Sink put in the lake.
 type Output struct {
-	Key   string
-	Rows  int64 // rows of a Parquet file, lines of a quarantine file
-	Bytes int64
+	Key   string `json:"key"`
+	Rows  int64  `json:"rows"` // rows of a Parquet file, lines of a quarantine file
+	Bytes int64  `json:"bytes"`
 }
 
 // ErrClosed is returned by a Sink's methods after Close or Abort.

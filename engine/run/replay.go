@@ -2,7 +2,6 @@ package run
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"sort"
@@ -68,15 +67,8 @@ func Replay(ctx context.Context, o ReplayOptions) (*Manifest, error) {
 	for _, n := range nets {
 		m.Networks = append(m.Networks, replayNetwork(ctx, o, o.Specs[n], byNet[n]))
 	}
-	m.Finished = time.Now().UTC()
-	m.Status = "ok"
-	for i := range m.Networks {
-		if t := m.Networks[i].Totals(); len(t.Errors) > 0 || t.Quarantined > 0 {
-			m.Status = "failed"
-		}
-	}
-	b, _ := json.MarshalIndent(m, "", "  ")
-	if err := o.Store.Put(context.WithoutCancel(ctx), ManifestKey(o.RunID), b); err != nil {
+	m.Finish()
+	if err := m.Write(ctx, o.Store); err != nil {
 		return m, fmt.Errorf("writing the replay manifest: %w", err)
 	}
 	return m, nil
@@ -146,7 +138,7 @@ func replayNetwork(ctx context.Context, o ReplayOptions, sp *spec.Spec, raws []l
 		res.Files = append(res.Files, sink.Outputs()...)
 	}
 	for _, a := range order {
-		accounts[a].setCounts(stats[a])
+		accounts[a].SetCounts(stats[a])
 		res.Accounts = append(res.Accounts, *accounts[a])
 	}
 	cs, err := hist.Commit(context.WithoutCancel(ctx), o.RunID, o.Now, spool, history.Unseen)

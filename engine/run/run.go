@@ -103,10 +103,12 @@ type NetworkResult struct {
 
 // AccountResult is what a run did for one account.
 type AccountResult struct {
-	Account     string    `json:"account"`
-	From        time.Time `json:"from"`
-	To          time.Time `json:"to"`
-	Windows     []string  `json:"windows"`
+	Account string `json:"account"`
+	// From, To and Windows are the span fetched; a transform of stored
+	// bodies has none.
+	From        time.Time `json:"from,omitzero"`
+	To          time.Time `json:"to,omitzero"`
+	Windows     []string  `json:"windows,omitempty"`
 	Requests    int64     `json:"requests"`
 	Pages       int64     `json:"pages"`
 	Bytes       int64     `json:"bytes"`
@@ -123,10 +125,10 @@ type AccountResult struct {
 // topReasons is how many quarantine reasons an account's result keeps.
 const topReasons = 5
 
-// setCounts sets what the transform of the account's bodies did: its
+// SetCounts sets what the transform of the account's bodies did: its
 // record counts, the reasons that quarantined the most, and the bodies
 // that could not be read.
-func (a *AccountResult) setCounts(st *transform.Stats) {
+func (a *AccountResult) SetCounts(st *transform.Stats) {
 	a.Records, a.Rows, a.Quarantined, a.Rounded = st.Records, st.Rows, st.Quarantined, st.Rounded
 	a.QuarantineReasons = st.TopReasons(topReasons)
 	for _, e := range st.Errors {
@@ -154,6 +156,25 @@ func (n *NetworkResult) Totals() AccountResult {
 // Failed reports whether anything in the run failed: an error, or a
 // record sent to quarantine.
 func (m *Manifest) Failed() bool { return m.Status != "ok" }
+
+// Finish sets when the run finished and its status: failed when a
+// network has an error or sent a record to quarantine, else ok.
+func (m *Manifest) Finish() {
+	m.Finished = time.Now().UTC()
+	m.Status = "ok"
+	for i := range m.Networks {
+		if t := m.Networks[i].Totals(); len(t.Errors) > 0 || t.Quarantined > 0 {
+			m.Status = "failed"
+		}
+	}
+}
+
+// Write stores the manifest in the lake, at ManifestKey. It is written
+// even when ctx is done: a stopped run's manifest says what it did.
+func (m *Manifest) Write(ctx context.Context, store storage.Store) error {
+	b, _ := json.MarshalIndent(m, "", "  ")
+	return store.Put(context.WithoutCancel(ctx), ManifestKey(m.RunID), b)
+}
 
 // ManifestKey is where a run's manifest lives in the lake.
 func ManifestKey(runID string) string { return "_runs/" + runID + ".json" }
@@ -189,22 +210,14 @@ func Run(ctx context.Context, o Options) (*Manifest, error) {
 		}()
 	}
 	wg.Wait()
-	m.Finished = time.Now().UTC()
-	m.Status = "ok"
-	for i := range m.Networks {
-		t := m.Networks[i].Totals()
-		if len(t.Errors) > 0 || t.Quarantined > 0 {
-			m.Status = "failed"
-		}
-	}
+	m.Finish()
 	if o.crashed.Load() {
 		return m, errCrashed
 	}
 	if err := o.stage("manifest"); err != nil {
 		return m, err
 	}
-	b, _ := json.MarshalIndent(m, "", "  ")
-	if err := o.Store.Put(context.WithoutCancel(ctx), ManifestKey(o.RunID), b); err != nil {
+	if err := m.Write(ctx, o.Store); err != nil {
 		return m, fmt.Errorf("writing the run manifest: %w", err)
 	}
 	return m, nil
@@ -395,7 +408,7 @@ func runAccount(ctx context.Context, o Options, sp *spec.Spec, a Account, sink *
 	if err := <-errc; err != nil {
 		res.Errors = append(res.Errors, fmt.Sprintf("%s account %s: %v", sp.Name, a.ID, err))
 	}
-	res.setCounts(&st)
+	res.SetCounts(&st)
 	o.Progress.records(sp.Name, st.Records)
 	log.Info("account done", "pages", res.Pages, "records", res.Records, "rows", res.Rows,
 		"quarantined", res.Quarantined, "errors", len(res.Errors))

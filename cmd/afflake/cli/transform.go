@@ -20,6 +20,7 @@ import (
 
 	"github.com/afflake/afflake/engine/lake"
 	"github.com/afflake/afflake/engine/mapping"
+	"github.com/afflake/afflake/engine/run"
 	"github.com/afflake/afflake/engine/spectest"
 	"github.com/afflake/afflake/engine/storage"
 	"github.com/afflake/afflake/engine/transform"
@@ -104,7 +105,8 @@ func runTransform(args []string, stdout, stderr io.Writer) int {
 		job.Progress = p.update
 		stopProgress = showProgress(f, p.line)
 	}
-	st, files, err := transformBodies(ctx, store, job, groups, func(acct string, e error) {
+	m := &run.Manifest{RunID: *runID, Lake: store.String(), Started: now}
+	st, res, err := transformBodies(ctx, store, job, groups, func(acct string, e error) {
 		fmt.Fprintf(stderr, "%s account %s: %v\n", sp.Name, acct, e)
 	})
 	stopProgress()
@@ -115,11 +117,20 @@ func runTransform(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "afflake transform: %v\n", err)
 		return ExitFailed
 	}
-	printStats(stdout, sp.Name, st)
-	for _, f := range files {
-		fmt.Fprintf(stdout, "  wrote %s\n", filepath.Join(*out, filepath.FromSlash(f)))
+	// The manifest says what was read and written, and why records
+	// were quarantined, as a run's does.
+	m.Networks = []run.NetworkResult{res}
+	m.Finish()
+	if err := m.Write(ctx, store); err != nil {
+		fmt.Fprintf(stderr, "afflake transform: writing the manifest: %v\n", err)
+		return ExitFailed
 	}
-	if st.BodiesFailed > 0 || st.Quarantined > 0 {
+	printStats(stdout, sp.Name, st)
+	for _, f := range res.Files {
+		fmt.Fprintf(stdout, "  wrote %s\n", filepath.Join(*out, filepath.FromSlash(f.Key)))
+	}
+	fmt.Fprintf(stdout, "  wrote %s\n", filepath.Join(*out, filepath.FromSlash(run.ManifestKey(*runID))))
+	if m.Failed() {
 		return ExitFailed
 	}
 	return ExitOK
@@ -163,9 +174,12 @@ func accountGroups(bodies []body, given bool, id string) []accountGroup {
 
 // transformBodies runs one network's transform of each account's bodies
 // into the lake, through one Sink of its own to store, and returns the
-// counts of all and the keys written. Each body that could not be read
-// is given to bodyErr with its account.
-func transformBodies(ctx context.Context, store storage.Store, job transform.Job, groups []accountGroup, bodyErr func(acct string, err error)) (transform.Stats, []string, error) {
+// counts of all and, for the manifest, those of each account and the
+// files written. Each body that could not be read is given to bodyErr
+// with its account.
+func transformBodies(ctx context.Context, store storage.Store, job transform.Job, groups []accountGroup, bodyErr func(acct string, err error)) (transform.Stats, run.NetworkResult, error) {
+	start := time.Now()
+	res := run.NetworkResult{Network: job.Spec.Name, SpecHash: job.Spec.Hash}
 	job.Sink = lake.NewSink(store, job.Spec.Name, job.RunID, job.FetchedAt, mapping.TableColumns(job.Spec), lake.Options{})
 	sink := job.Sink
 	var st transform.Stats
@@ -186,13 +200,21 @@ func transformBodies(ctx context.Context, store storage.Store, job transform.Job
 		st.Add(gst)
 		if err != nil {
 			sink.Abort()
-			return st, nil, err
+			return st, res, err
 		}
+		ar := run.AccountResult{Account: g.acct.ID, Pages: int64(len(g.inputs))}
+		for _, in := range g.inputs {
+			ar.Bytes += in.Size
+		}
+		ar.SetCounts(&gst)
+		res.Accounts = append(res.Accounts, ar)
 	}
 	if err := sink.Close(); err != nil {
-		return st, nil, err
+		return st, res, err
 	}
-	return st, sink.Files(), nil
+	res.Files = sink.Outputs()
+	res.Seconds = time.Since(start).Seconds()
+	return st, res, nil
 }
 
 // transformProgress is the line a terminal shows while bodies are
