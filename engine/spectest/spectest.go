@@ -48,8 +48,18 @@ type Result struct {
 // now differ from it.
 type GoldenFile struct {
 	Path  string
-	Diffs []string // one per field; empty when the rows match
+	Diffs []Difference // one per field; empty when the rows match
 }
+
+// Difference is one field of one record that is not as its golden row
+// says, or a record that is there on one side only.
+type Difference struct {
+	Record int    // the record's index in the body
+	Line   int    // its golden row's line in the golden file; 0 when it has none
+	Text   string // "record 3: status: got \"pending\", want \"declined\""
+}
+
+func (d Difference) String() string { return d.Text }
 
 // Passed reports whether the fixture matched its golden files.
 func (r *Result) Passed() bool {
@@ -159,12 +169,17 @@ func runOne(sp *spec.Spec, acct mapping.Account, file string, update bool) Resul
 				return res
 			}
 		} else {
-			want, err := readLines(g.Path)
+			want, at, err := readLines(g.Path)
 			if err != nil {
 				res.Err = fmt.Errorf("%w (run with --update to create it)", err)
 				return res
 			}
 			g.Diffs = Diff(lines, want)
+			for i, d := range g.Diffs {
+				if d.Record < len(at) {
+					g.Diffs[i].Line = at[d.Record]
+				}
+			}
 		}
 		res.Goldens = append(res.Goldens, g)
 	}
@@ -296,43 +311,46 @@ func Golden(record int, u *row.Unified) []byte {
 	return b.Bytes()
 }
 
-func readLines(path string) ([][]byte, error) {
+func readLines(path string) (lines [][]byte, at []int, err error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer f.Close()
-	var out [][]byte
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 1<<20), 1<<24)
-	for sc.Scan() {
+	for n := 1; sc.Scan(); n++ {
 		if len(bytes.TrimSpace(sc.Bytes())) > 0 {
-			out = append(out, append([]byte(nil), sc.Bytes()...))
+			lines = append(lines, append([]byte(nil), sc.Bytes()...))
+			at = append(at, n)
 		}
 	}
-	return out, sc.Err()
+	return lines, at, sc.Err()
 }
 
 // Diff compares golden lines record by record and field by field.
-func Diff(got, want [][]byte) []string {
-	var out []string
+func Diff(got, want [][]byte) []Difference {
+	var out []Difference
+	add := func(i int, format string, args ...any) {
+		out = append(out, Difference{Record: i, Text: fmt.Sprintf("record %d: ", i) + fmt.Sprintf(format, args...)})
+	}
 	n := max(len(got), len(want))
 	for i := 0; i < n; i++ {
 		switch {
 		case i >= len(got):
-			out = append(out, fmt.Sprintf("record %d: missing, want %s", i, want[i]))
+			add(i, "missing, want %s", want[i])
 			continue
 		case i >= len(want):
-			out = append(out, fmt.Sprintf("record %d: unexpected %s", i, got[i]))
+			add(i, "unexpected %s", got[i])
 			continue
 		}
 		var g, w map[string]json.RawMessage
 		if err := json.Unmarshal(got[i], &g); err != nil {
-			out = append(out, fmt.Sprintf("record %d: %v", i, err))
+			add(i, "%v", err)
 			continue
 		}
 		if err := json.Unmarshal(want[i], &w); err != nil {
-			out = append(out, fmt.Sprintf("record %d: golden line is not JSON: %v", i, err))
+			add(i, "golden line is not JSON: %v", err)
 			continue
 		}
 		// A record that went from mapped to quarantined, or back, is one
@@ -341,10 +359,10 @@ func Diff(got, want [][]byte) []string {
 		wq, wQuar := w["quarantined"]
 		switch {
 		case gQuar && !wQuar:
-			out = append(out, fmt.Sprintf("record %d: quarantined: %s; the golden row maps it", i, gq))
+			add(i, "quarantined: %s; the golden row maps it", gq)
 			continue
 		case !gQuar && wQuar:
-			out = append(out, fmt.Sprintf("record %d: mapped, where the golden quarantines it (%s): %s", i, wq, got[i]))
+			add(i, "mapped, where the golden quarantines it (%s): %s", wq, got[i])
 			continue
 		}
 		keys := map[string]bool{}
@@ -364,11 +382,11 @@ func Diff(got, want [][]byte) []string {
 			wv, wok := w[k]
 			switch {
 			case !wok:
-				out = append(out, fmt.Sprintf("record %d: %s: got %s, not in golden", i, k, gv))
+				add(i, "%s: got %s, not in golden", k, gv)
 			case !gok:
-				out = append(out, fmt.Sprintf("record %d: %s: missing, want %s", i, k, wv))
+				add(i, "%s: missing, want %s", k, wv)
 			case !jsonEqual(gv, wv):
-				out = append(out, fmt.Sprintf("record %d: %s: got %s, want %s", i, k, gv, wv))
+				add(i, "%s: got %s, want %s", k, gv, wv)
 			}
 		}
 	}

@@ -2,6 +2,7 @@ package spectest
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -49,8 +50,16 @@ func TestDiff(t *testing.T) {
 			[]string{`record 1: missing, want {"record":1}`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if d := Diff(tc.got, tc.want); !slices.Equal(d, tc.diffs) {
-				t.Errorf("Diff:\n got %q\nwant %q", d, tc.diffs)
+			var texts []string
+			for _, d := range Diff(tc.got, tc.want) {
+				texts = append(texts, d.Text)
+				// Each difference names its record.
+				if want := fmt.Sprintf("record %d: ", d.Record); !strings.HasPrefix(d.Text, want) {
+					t.Errorf("%q: Record %d", d.Text, d.Record)
+				}
+			}
+			if !slices.Equal(texts, tc.diffs) {
+				t.Errorf("Diff:\n got %q\nwant %q", texts, tc.diffs)
 			}
 		})
 	}

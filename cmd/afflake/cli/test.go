@@ -15,13 +15,19 @@ func init() {
 }
 
 func runTest(args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("test", "[NETWORK…] [--update]", stderr)
+	fs := newFlags("test", "[NETWORK…] [--update] [--format text|github]", stderr)
 	update := fs.Bool("update", false, "rewrite the golden files from the current specs")
 	specs := fs.String("specs", "specs", "the specs directory")
 	testdata := fs.String("testdata", "testdata", "the fixtures directory (testdata/<network>/)")
+	format := fs.String("format", "text", "how differences are printed: text, or github (workflow annotations on the golden files' lines)")
 	if st, ok := parse(fs, args); !ok {
 		return st
 	}
+	if *format != "text" && *format != "github" {
+		fmt.Fprintf(stderr, "afflake test: --format is text or github, not %q\n", *format)
+		return ExitUsage
+	}
+	github := *format == "github"
 	networks := fs.Args()
 	set, ok := loadSpecs(stderr, *specs, networks...)
 	if !ok {
@@ -53,6 +59,9 @@ func runTest(args []string, stdout, stderr io.Writer) int {
 			switch {
 			case r.Err != nil:
 				fmt.Fprintf(stdout, "FAIL %s %s: %v\n", name, r.Fixture, r.Err)
+				if github {
+					fmt.Fprintln(stdout, annotation("afflake test", r.Fixture, 0, 0, r.Err.Error()))
+				}
 				failed++
 			case r.Updated:
 				paths := make([]string, len(r.Goldens))
@@ -68,7 +77,11 @@ func runTest(args []string, stdout, stderr io.Writer) int {
 					}
 					fmt.Fprintf(stdout, "FAIL %s %s: %d difference(s) from %s\n", name, r.Fixture, len(g.Diffs), g.Path)
 					for _, d := range g.Diffs {
-						fmt.Fprintf(stdout, "    %s\n", d)
+						if github {
+							fmt.Fprintln(stdout, annotation("afflake test", g.Path, d.Line, 0, d.Text))
+						} else {
+							fmt.Fprintf(stdout, "    %s\n", d)
+						}
 					}
 				}
 				failed++

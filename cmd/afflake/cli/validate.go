@@ -44,22 +44,30 @@ func runValidate(args []string, stdout, stderr io.Writer) int {
 // githubAnnotation is a spec error as a GitHub Actions workflow command,
 // which the job's summary and the pull request show on the spec's line.
 func githubAnnotation(e *spec.Error) string {
-	prop := strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A", ":", "%3A", ",", "%2C")
-	data := strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A")
-	var b strings.Builder
-	b.WriteString("::error ")
-	if e.File != "" {
-		fmt.Fprintf(&b, "file=%s,", prop.Replace(e.File))
-		if e.Line > 0 {
-			fmt.Fprintf(&b, "line=%d,col=%d,", e.Line, e.Col)
-		}
-	}
-	b.WriteString("title=afflake validate::")
 	msg := e.Msg
 	if e.Path != "" {
 		msg = e.Path + ": " + msg
 	}
-	b.WriteString(data.Replace(msg))
+	return annotation("afflake validate", e.File, e.Line, e.Col, msg)
+}
+
+// annotation is an error as a GitHub Actions workflow command, on line
+// and col of file when they are known (not zero).
+func annotation(title, file string, line, col int, msg string) string {
+	prop := strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A", ":", "%3A", ",", "%2C")
+	data := strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A")
+	var b strings.Builder
+	b.WriteString("::error ")
+	if file != "" {
+		fmt.Fprintf(&b, "file=%s,", prop.Replace(file))
+		if line > 0 {
+			fmt.Fprintf(&b, "line=%d,", line)
+		}
+		if col > 0 {
+			fmt.Fprintf(&b, "col=%d,", col)
+		}
+	}
+	fmt.Fprintf(&b, "title=%s::%s", prop.Replace(title), data.Replace(msg))
 	return b.String()
 }
 
