@@ -34,7 +34,7 @@ func runTransform(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("transform", "--network N --in FILE|DIR --out DIR [--account ID]", stderr)
 	network := fs.String("network", "", "the network whose spec maps the bodies (required)")
 	in := fs.String("in", "", "a response body, or a directory of them (.json, .csv, .xml, optionally gzipped) (required)")
-	out := fs.String("out", "", "the lake directory to write (required)")
+	out := fs.String("out", "", "the lake to write: a directory, or s3://bucket/prefix (required)")
 	account := fs.String("account", "unknown", "the account the bodies belong to (without it, a raw zone body's own, from its .meta.json, or the account of a fixtures directory, from the account.json beside the bodies)")
 	currency := fs.String("currency", "", "the account's currency, for records that carry none (without it, a raw zone body's account's)")
 	timezone := fs.String("timezone", "", "the account's time zone (IANA name), account.timezone in specs")
@@ -84,20 +84,19 @@ func runTransform(args []string, stdout, stderr io.Writer) int {
 			a.Extra["timezone"] = *timezone
 		}
 	}
-	store, err := storage.Local(*out)
-	if err != nil {
-		fmt.Fprintf(stderr, "afflake transform: %v\n", err)
-		return ExitUsage
-	}
-	reportSwept(stderr, "transform", store)
-	now := time.Now().UTC()
-	if *runID == "" {
-		*runID = newRunID("transform-", now)
-	}
 	// An interrupt stops the transform: what it staged is removed, and
 	// nothing is left half-written.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	store, release, ok := openLake(ctx, stderr, "transform", *out)
+	if !ok {
+		return ExitUsage
+	}
+	defer release()
+	now := time.Now().UTC()
+	if *runID == "" {
+		*runID = newRunID("transform-", now)
+	}
 	job := transform.Job{Spec: sp, RunID: *runID, FetchedAt: now, Workers: *workers}
 	stopProgress := func() {}
 	if f, ok := stderr.(*os.File); ok && isTerminal(f) {
@@ -126,10 +125,17 @@ func runTransform(args []string, stdout, stderr io.Writer) int {
 		return ExitFailed
 	}
 	printStats(stdout, sp.Name, st)
-	for _, f := range res.Files {
-		fmt.Fprintf(stdout, "  wrote %s\n", filepath.Join(*out, filepath.FromSlash(f.Key)))
+	// Where each file is, as --out names the lake.
+	where := func(key string) string {
+		if _, local := store.(*storage.LocalStore); local {
+			return filepath.Join(*out, filepath.FromSlash(key))
+		}
+		return strings.TrimSuffix(*out, "/") + "/" + key
 	}
-	fmt.Fprintf(stdout, "  wrote %s\n", filepath.Join(*out, filepath.FromSlash(run.ManifestKey(*runID))))
+	for _, f := range res.Files {
+		fmt.Fprintf(stdout, "  wrote %s\n", where(f.Key))
+	}
+	fmt.Fprintf(stdout, "  wrote %s\n", where(run.ManifestKey(*runID)))
 	if m.Failed() {
 		return ExitFailed
 	}

@@ -13,12 +13,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parquet-go/parquet-go"
+
 	"github.com/afflake/afflake/engine/decimal"
 	"github.com/afflake/afflake/engine/lake/duckdb"
 	"github.com/afflake/afflake/engine/mapping"
+	"github.com/afflake/afflake/engine/row"
+	"github.com/afflake/afflake/engine/run"
 	"github.com/afflake/afflake/engine/spec"
 	"github.com/afflake/afflake/engine/spectest"
 	"github.com/afflake/afflake/engine/storage"
+	"github.com/afflake/afflake/engine/storage/s3test"
 	"github.com/afflake/afflake/engine/transform"
 )
 
@@ -389,5 +394,69 @@ func TestTransformProgressOfGroups(t *testing.T) {
 	}
 	if last.Records != 16 || last.Quarantined != 6 || last.Bodies != 2 {
 		t.Errorf("last progress: %d bodies, %d records, %d quarantined; want 2, 16, 6", last.Bodies, last.Records, last.Quarantined)
+	}
+}
+
+// TestTransformToS3 writes a transform into an S3 lake (versitygw): the
+// same files and manifest as in a directory, named by their s3:// place,
+// and rows with the golden sums.
+func TestTransformToS3(t *testing.T) {
+	srv := s3test.Own(t)
+	srv.Env(t)
+	ctx := context.Background()
+	if err := srv.CreateBucket(ctx, "lake"); err != nil {
+		t.Fatal(err)
+	}
+	root := filepath.Join("..", "..", "..")
+	dir := filepath.Join(root, "testdata", "cj")
+	var stdout, stderr bytes.Buffer
+	st := Run([]string{"transform", "--specs", filepath.Join(root, "specs"), "--network", "cj",
+		"--in", dir, "--out", "s3://lake/t/", "--run-id", "s1"}, &stdout, &stderr)
+	if st != ExitFailed { // one record of the fixture is meant for quarantine
+		t.Fatalf("exit %d, want %d\n%s%s", st, ExitFailed, stdout.String(), stderr.String())
+	}
+	for _, want := range []string{
+		"\n  wrote s3://lake/t/transactions/network=cj/ingest_date=",
+		"\n  wrote s3://lake/t/tables/cj/ingest_date=",
+		"\n  wrote s3://lake/t/_runs/s1.json\n",
+	} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("stdout lacks %q:\n%s", want, stdout.String())
+		}
+	}
+	store, err := storage.Open("s3://lake/t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := store.List(ctx, "transactions/")
+	if err != nil || len(keys) != 1 {
+		t.Fatalf("transactions/: %v, %v", keys, err)
+	}
+	data, err := store.Get(ctx, keys[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := parquet.Read[row.Unified](bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, sale, _ := goldenSums(t, dir)
+	var got decimal.Decimal
+	for _, u := range rows {
+		got, _ = got.Add(decimal.Decimal{Unscaled: u.SaleAmount})
+	}
+	if len(rows) != n || got != sale {
+		t.Errorf("%d rows, sale %s; want %d, %s", len(rows), got, n, sale)
+	}
+	b, err := store.Get(ctx, "_runs/s1.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m run.Manifest
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	if a := m.Networks[0].Accounts; m.Status != "failed" || len(a) != 1 || a[0].Rows != int64(n) || a[0].Quarantined != 1 {
+		t.Errorf("manifest %+v", m)
 	}
 }
