@@ -46,12 +46,8 @@ func s3Rows(t *testing.T, st storage.Store, prefix string) []row.Unified {
 // later, one current row per transaction, replay filling a new column,
 // and the server stopping in the middle of a run.
 func TestS3Lake(t *testing.T) {
-	srv := s3test.Own(t)
-	srv.Env(t)
+	srv := s3test.Lake(t, "lake")
 	ctx := context.Background()
-	if err := srv.CreateBucket(ctx, "lake"); err != nil {
-		t.Fatal(err)
-	}
 	st, err := storage.Open("s3://lake/x")
 	if err != nil {
 		t.Fatal(err)

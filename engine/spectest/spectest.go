@@ -59,8 +59,6 @@ type Difference struct {
 	Text   string // "record 3: status: got \"pending\", want \"declined\""
 }
 
-func (d Difference) String() string { return d.Text }
-
 // Passed reports whether the fixture matched its golden files.
 func (r *Result) Passed() bool {
 	if r.Err != nil {

@@ -80,7 +80,7 @@ func runTest(args []string, stdout, stderr io.Writer) int {
 						if github {
 							fmt.Fprintln(stdout, annotation("afflake test", g.Path, d.Line, 0, d.Text))
 						} else {
-							fmt.Fprintf(stdout, "    %s\n", d)
+							fmt.Fprintf(stdout, "    %s\n", d.Text)
 						}
 					}
 				}

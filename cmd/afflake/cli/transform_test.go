@@ -401,12 +401,8 @@ func TestTransformProgressOfGroups(t *testing.T) {
 // same files and manifest as in a directory, named by their s3:// place,
 // and rows with the golden sums.
 func TestTransformToS3(t *testing.T) {
-	srv := s3test.Own(t)
-	srv.Env(t)
+	s3test.Lake(t, "lake")
 	ctx := context.Background()
-	if err := srv.CreateBucket(ctx, "lake"); err != nil {
-		t.Fatal(err)
-	}
 	root := filepath.Join("..", "..", "..")
 	dir := filepath.Join(root, "testdata", "cj")
 	var stdout, stderr bytes.Buffer

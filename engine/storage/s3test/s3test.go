@@ -133,6 +133,18 @@ func Own(t testing.TB) *Server {
 	return v
 }
 
+// Lake starts a server of t's own, points the AWS SDK of this process at
+// it and creates bucket: s3://bucket/… is then a lake for t.
+func Lake(t testing.TB, bucket string) *Server {
+	t.Helper()
+	v := Own(t)
+	v.Env(t)
+	if err := v.CreateBucket(context.Background(), bucket); err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
 // Kill stops the server abruptly, keeping its data: a failure mid-run.
 func (v *Server) Kill() {
 	if v.exited == nil {
